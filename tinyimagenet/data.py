@@ -4,10 +4,10 @@
 
 # %% auto #0
 __all__ = ['mean', 'std', 'TA_OPS', 'TA_MAGNITUDES', 'TA_SIGNED', 'URL', 'MD5', 'is_test_run', 'real_or_test', 'default_device',
-           'data_dir', 'norm', 'denorm', 'preprocess', 'pad_crop_flip', 'erase', 'preprocess_and_augment',
-           'trivial_augment', 'preprocess_and_trivial_augment', 'make_synthetic_tiny_imagenet', 'dataset_path',
-           'tiny_imagenet', 'read_image', 'TinyImageNet', 'shard', 'DeviceDataLoader', 'DataLoaders',
-           'get_imagenet_dls', 'viz']
+           'data_dir', 'write_atomically', 'norm', 'denorm', 'preprocess', 'pad_crop_flip', 'erase',
+           'preprocess_and_augment', 'trivial_augment', 'preprocess_and_trivial_augment',
+           'make_synthetic_tiny_imagenet', 'dataset_path', 'tiny_imagenet', 'read_image', 'TinyImageNet', 'shard',
+           'DeviceDataLoader', 'DataLoaders', 'get_imagenet_dls', 'viz']
 
 # %% ../nbs/00_data.ipynb #7b4d8171
 import functools, hashlib, http.client, json, math, multiprocessing, os, shutil, tempfile, textwrap, warnings, zipfile, zlib
@@ -47,6 +47,22 @@ def data_dir() -> Path:
     "Where datasets and caches live: `$TINYIMAGENET_DATA`, else `$XDG_CACHE_HOME/tinyimagenet` (`~/.cache/tinyimagenet`)."
     if d := os.environ.get('TINYIMAGENET_DATA'): return Path(d).expanduser()
     return Path(os.environ.get('XDG_CACHE_HOME') or Path.home()/'.cache')/'tinyimagenet'
+
+# %% ../nbs/00_data.ipynb #97138414
+def write_atomically(path, # where the file goes; parent directories are made
+                     write, # called with the open binary file, e.g. `functools.partial(torch.save, obj)`
+                    ) -> Path:
+    "Call `write(f)` on a temporary file beside `path`, then rename it to `path`: a crash never leaves half a file."
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f'.{path.name}.', suffix='.tmp')
+    try:
+        with os.fdopen(fd, 'wb') as f: write(f)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
 
 # %% ../nbs/00_data.ipynb #d68d28f2
 mean = torch.tensor([0.48, 0.40, 0.31])

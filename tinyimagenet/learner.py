@@ -10,7 +10,7 @@ __all__ = ['events', 'CancelFitException', 'CancelEpochException', 'CancelBatchE
            'save_checkpoint', 'load_checkpoint', 'CheckpointCB']
 
 # %% ../nbs/02_learner.ipynb #6bd7a084
-import math, os, re, sys, tempfile, warnings
+import math, os, re, sys, time, warnings
 from copy import deepcopy
 from functools import partial
 from operator import attrgetter
@@ -31,7 +31,7 @@ with warnings.catch_warnings():  # torcheval 0.0.7 uses torch.jit.script, which 
     from torcheval.metrics import Mean, MulticlassAccuracy
     from torcheval.metrics.toolkit import sync_and_compute
 
-from .data import default_device
+from .data import default_device, write_atomically
 
 # %% ../nbs/02_learner.ipynb #dc5751f1
 class CancelFitException(Exception):
@@ -239,7 +239,7 @@ class ProgressCB(Callback):
         # bars in Jupyter and in a terminal; output to a file or a pipe gets plain lines, not bars redrawn with '\r'
         self.mbar = master_bar(learn.epochs) if IN_NOTEBOOK or sys.stdout.isatty() else None
         if self.mbar is not None: learn.epochs = self.mbar
-        self.header, self.pending, self.losses, self.eval_losses = None, [], [], []
+        self.header, self.pending, self.losses, self.eval_losses, self.plotted = None, [], [], [], 0.
         for row in learn.history: self._write(row)  # a resumed fit shows the epochs it already has
 
     def _write(self, row):
@@ -274,10 +274,12 @@ class ProgressCB(Callback):
         self._write(row)
         if not learn.training:
             self.eval_losses.append((len(self.losses), row['loss']))
-            self._plot()
+            self._plot(force=True)
 
-    def _plot(self):
+    def _plot(self, force=False):
         if not (self.plot and IN_NOTEBOOK): return
+        if not force and time.monotonic() - self.plotted < 2: return  # a redraw takes 0.1-0.3 s: at most one every 2 s mid-epoch
+        self.plotted = time.monotonic()
         graphs = [[range(len(self.losses)), self.losses]]
         if self.eval_losses: graphs.append([list(x) for x in zip(*self.eval_losses)])
         self.mbar.update_graph(graphs)
@@ -501,14 +503,7 @@ def save_checkpoint(learn:Learner, path):
              'cbs': {type(cb).__name__: cb.state_dict() for cb in learn.fit_cbs if hasattr(cb, 'state_dict')},
              'epoch': learn.epoch, 'n_epochs': learn.n_epochs, 'history': learn.history,
              'rng': {'cpu': torch.get_rng_state(), 'cuda': torch.cuda.get_rng_state_all()}}
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f'.{path.name}.', suffix='.tmp')
-    try:
-        with os.fdopen(fd, 'wb') as f: torch.save(state, f)
-        os.replace(tmp, path)
-    except BaseException:
-        os.unlink(tmp)
-        raise
+    write_atomically(path, partial(torch.save, state))
 
 def load_checkpoint(learn:Learner, path) -> int:
     "Restore the training state saved by `save_checkpoint` into `learn` (inside `fit`); return the saved epoch."

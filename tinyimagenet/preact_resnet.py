@@ -9,7 +9,7 @@ __all__ = ['seed_nfs', 'seed_n_blocks', 'recipes', 'TinyImageResNet', 'TinyImage
            'fit_recipe', 'save_model', 'load_model']
 
 # %% ../nbs/03_preact_resnet.ipynb #7a6554cc
-import copy, os, tempfile
+import copy
 from functools import partial
 from pathlib import Path
 from typing import Callable, NamedTuple
@@ -20,7 +20,7 @@ from torch import nn
 
 from .blocks import (Conv, GeneralReLU, PreactivationResidualConv, ResidualConvBlock, StackableResidualConvBlock,
                                  init_leaky_weights)
-from .data import DeviceDataLoader
+from .data import DeviceDataLoader, write_atomically
 from .learner import CheckpointCB, Callback, MixedPrecisionCB, model_device, train, unwrap
 from torcheval.metrics import MulticlassAccuracy
 
@@ -230,16 +230,8 @@ def save_model(path, # where to write, atomically
                data, # the `tiny-imagenet-200` root it was trained on
               ):
     "Write `model`'s weights and how to rebuild it to `path` (a temporary file renamed into place)."
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     state = {'recipe': recipe, 'width': width, 'classes': list(classes), 'data': str(data), 'model': unwrap(model).state_dict()}
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f'.{path.name}.', suffix='.tmp')
-    try:
-        with os.fdopen(fd, 'wb') as f: torch.save(state, f)
-        os.replace(tmp, path)
-    except BaseException:
-        os.unlink(tmp)
-        raise
+    write_atomically(path, partial(torch.save, state))
 
 def load_model(path) -> tuple:
     "The network in the model file `path` (CPU, eval mode) and its metadata: recipe, width, classes, data."

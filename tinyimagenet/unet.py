@@ -9,7 +9,6 @@ __all__ = ['downsample', 'upsample', 'superres_input', 'random_crop_flip', 'get_
            'upscale_images']
 
 # %% ../nbs/04_unet.ipynb #fd106e11
-import os, tempfile
 from copy import deepcopy
 from functools import partial
 from pathlib import Path
@@ -23,7 +22,7 @@ from torch import nn
 from torcheval.metrics import Metric, PeakSignalNoiseRatio
 
 from .blocks import PreactivationConv, PreactivationResidualConv, init_leaky_weights
-from .data import DataLoaders, DeviceDataLoader, TinyImageNet, dataset_path, denorm, preprocess
+from .data import DataLoaders, DeviceDataLoader, TinyImageNet, dataset_path, denorm, preprocess, write_atomically
 from .learner import BatchSchedulerCB, Callback, CheckpointCB, DeviceCB, Learner, MetricsCB, ProgressCB, adamw, model_device, unwrap
 from .preact_resnet import TinyImagePreactivationResNet, residual_blocks, seed_n_blocks, seed_nfs
 
@@ -306,21 +305,10 @@ def superres(out, # directory for `checkpoint.pt` (every epoch) and `unet.pt` (a
     return save_unet(model, out/'unet.pt')
 
 # %% ../nbs/04_unet.ipynb #07c338a5
-def _write_atomically(path:Path, write):
-    "Call `write(f)` on a temporary file beside `path`, then rename it to `path`: a crash never leaves half a file."
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f'.{path.name}.', suffix='.tmp')
-    try:
-        with os.fdopen(fd, 'wb') as f: write(f)
-        os.replace(tmp, path)
-    except BaseException:
-        os.unlink(tmp)
-        raise
-
 def save_unet(model:TinyUNet, path) -> Path:
     "Write `model`'s widths and weights to `path`, atomically."
     state = {'config': unwrap(model).config, 'model': unwrap(model).state_dict()}
-    _write_atomically(Path(path), partial(torch.save, state))
+    write_atomically(Path(path), partial(torch.save, state))
     return Path(path)
 
 def load_unet(path, # a file written by `save_unet` (`tinyimagenet superres` writes `unet.pt`)
@@ -368,5 +356,5 @@ def upscale_images(model:TinyUNet, # the UNet, e.g. from `load_unet`
         raise ValueError(f'Two pictures would both be written to the same file: {sorted(map(str, paths))} have repeated names; upscale them into different --out directories.')
     for p, out in zip(paths, outs):
         big = upscale(model, read_picture(p))
-        _write_atomically(out, lambda f: Image.fromarray(big.permute(1, 2, 0).numpy()).save(f, format='PNG'))
+        write_atomically(out, lambda f: Image.fromarray(big.permute(1, 2, 0).numpy()).save(f, format='PNG'))
     return outs
