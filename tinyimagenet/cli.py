@@ -32,6 +32,14 @@ def _positive(kind):
     parse.__name__ = f'positive {kind.__name__}'
     return parse
 
+def _add_run_args(p, out, model_file):
+    "The arguments every training command shares: where the data and the results go, resuming, synthetic data."
+    p.add_argument('--data', type=Path, help='directory holding tiny-imagenet-200 (or the synthetic set); default: tinyimagenet.data.data_dir()')
+    p.add_argument('--out', type=Path, default=Path(out), help=f'where checkpoint.pt and {model_file} go (default: %(default)s)')
+    p.add_argument('--resume', action='store_true', help='continue from OUT/checkpoint.pt, with the same arguments as the interrupted run')
+    p.add_argument('--synthetic', action='store_true', help='train offline on synthetic data (see below)')
+    p.add_argument('--synthetic-per-class', type=_positive(int), default=100, help='training images per class of the synthetic set (default: %(default)s)')
+
 augmentations = {'trivial': preprocess_and_trivial_augment, 'basic': preprocess_and_augment, 'none': preprocess}
 
 # %% ../nbs/05_cli.ipynb #43863b6a
@@ -61,11 +69,7 @@ def add_train(commands):
     p.add_argument('--amp', action='store_true', help='bf16 autocast')
     p.add_argument('--compile', action='store_true', help='torch.compile the network')
     p.add_argument('--channels-last', action='store_true', help='channels-last memory format (faster convolutions on recent GPUs)')
-    p.add_argument('--data', type=Path, help='directory holding tiny-imagenet-200 (or the synthetic set); default: tinyimagenet.data.data_dir()')
-    p.add_argument('--out', type=Path, default=Path('tinyimagenet-run'), help='where checkpoint.pt and model.pt go (default: %(default)s)')
-    p.add_argument('--resume', action='store_true', help='continue from OUT/checkpoint.pt, with the same arguments as the interrupted run')
-    p.add_argument('--synthetic', action='store_true', help='train offline on synthetic data (see below)')
-    p.add_argument('--synthetic-per-class', type=_positive(int), default=100, help='training images per class of the synthetic set (default: %(default)s)')
+    _add_run_args(p, 'tinyimagenet-run', 'model.pt')
     p.set_defaults(func=run_train)
 
 def dataset_root(data=None, synthetic=False, per_class=100) -> Path:
@@ -147,11 +151,7 @@ def add_superres(commands):
     p.add_argument('--lr', type=_positive(float), help='peak learning rate of the one-cycle schedule (default 0.002; 0.003 with --synthetic)')
     p.add_argument('--encoder', type=Path, metavar='CHECKPOINT', help='a model.pt from `tinyimagenet train`: its weights start the down path')
     p.add_argument('--perceptual', action='store_true', help="add a feature loss on the --encoder classifier's activations to the MSE")
-    p.add_argument('--data', type=Path, help='directory holding tiny-imagenet-200 (or the synthetic set); default: tinyimagenet.data.data_dir()')
-    p.add_argument('--out', type=Path, default=Path('tinyimagenet-unet'), help='where checkpoint.pt and unet.pt go (default: %(default)s)')
-    p.add_argument('--resume', action='store_true', help='continue from OUT/checkpoint.pt, with the same arguments as the interrupted run')
-    p.add_argument('--synthetic', action='store_true', help='train offline on synthetic data (see below)')
-    p.add_argument('--synthetic-per-class', type=_positive(int), default=100, help='training images per class of the synthetic set (default: %(default)s)')
+    _add_run_args(p, 'tinyimagenet-unet', 'unet.pt')
     p.set_defaults(func=run_superres)
 
 def run_superres(args):
