@@ -509,11 +509,15 @@ def load_checkpoint(learn:Learner, path) -> int:
     "Restore the training state saved by `save_checkpoint` into `learn` (inside `fit`); return the saved epoch."
     if not Path(path).is_file():
         raise FileNotFoundError(f'No checkpoint at {path}: check the path, or fit once without resume=True to write one.')
-    state = torch.load(path, map_location='cpu', weights_only=True)
+    try: state = torch.load(path, map_location='cpu', weights_only=True)
+    except Exception as e: raise ValueError(f'{path} is not a readable checkpoint (damaged, or not written by CheckpointCB): {e}') from e
     if state['n_epochs'] != learn.n_epochs:
         raise ValueError(f'{path} was written by a fit of {state["n_epochs"]} epochs; resume with n_epochs={state["n_epochs"]} '
                          f'(not {learn.n_epochs}), since the learning-rate schedule depends on it.')
-    unwrap(learn.model).load_state_dict(state['model'])
+    try: unwrap(learn.model).load_state_dict(state['model'])
+    except RuntimeError as e:
+        raise ValueError(f'{path} holds the weights of a different network: resume with the model of the run that wrote it. '
+                         f'({str(e).splitlines()[0]})') from e
     learn.opt.load_state_dict(state['opt'])
     for cb in learn.fit_cbs:
         if not hasattr(cb, 'load_state_dict'): continue
