@@ -302,13 +302,15 @@ def train(model:nn.Module,
           dls, # `DataLoaders`; `len(dls.classes)` gives the number of classes
           lr=1e-2, # peak learning rate of the one-cycle schedule
           n_epochs=2,
-          extra_cbs=()): # more callbacks, e.g. `CheckpointCB`, `MixedPrecisionCB`
-    "Train `model` with AdamW and OneCycleLR, showing accuracy and loss; return the `Learner`."
-    device_cb = DeviceCB()
+          extra_cbs=(), # more callbacks, e.g. `CheckpointCB`, `MixedPrecisionCB`
+          loss_func=F.cross_entropy, # called as `loss_func(preds, y)`
+          metrics=None, # torcheval metrics by name; default: accuracy over `dls.classes`
+          plot=True): # the live loss plot (Jupyter); a redraw can cost more than a tiny model's batches
+    "Train `model` with AdamW and OneCycleLR, showing the metrics and loss; return the `Learner`."
+    metrics = metrics or {'accuracy': MulticlassAccuracy(num_classes=len(dls.classes))}
     sched = partial(torch.optim.lr_scheduler.OneCycleLR, max_lr=lr, total_steps=n_epochs * len(dls.train))
-    cbs = [device_cb, MetricsCB(accuracy=MulticlassAccuracy(num_classes=len(dls.classes))),
-           ProgressCB(plot=True), BatchSchedulerCB(sched), *extra_cbs]
-    learn = Learner(model, dls, F.cross_entropy, lr=lr, cbs=cbs, opt_func=adamw)
+    cbs = [DeviceCB(), MetricsCB(**metrics), ProgressCB(plot=plot), BatchSchedulerCB(sched), *extra_cbs]
+    learn = Learner(model, dls, loss_func, lr=lr, cbs=cbs, opt_func=adamw)
     learn.fit(n_epochs)
     return learn
 

@@ -23,7 +23,7 @@ from torcheval.metrics import Metric, PeakSignalNoiseRatio
 
 from .blocks import PreactivationConv, PreactivationResidualConv, init_leaky_weights
 from .data import DataLoaders, DeviceDataLoader, TinyImageNet, dataset_path, denorm, preprocess, write_atomically
-from .learner import BatchSchedulerCB, Callback, CheckpointCB, DeviceCB, Learner, MetricsCB, ProgressCB, adamw, model_device, unwrap
+from .learner import Callback, CheckpointCB, Learner, model_device, train, unwrap
 from .preact_resnet import TinyImagePreactivationResNet, residual_blocks, seed_n_blocks, seed_nfs
 
 # %% ../nbs/04_unet.ipynb #a0fd89ee
@@ -211,11 +211,7 @@ def train_superres(model:nn.Module, # a `TinyUNet`
                    extra_cbs=(), # more callbacks, e.g. `CheckpointCB`, `FreezeCB`
                   ) -> Learner:
     "Train `model` with AdamW and OneCycleLR, showing PSNR and SSIM beside bicubic's; return the `Learner`."
-    sched = partial(torch.optim.lr_scheduler.OneCycleLR, max_lr=lr, total_steps=n_epochs * len(dls.train))
-    cbs = [DeviceCB(), MetricsCB(**superres_metrics()), ProgressCB(), BatchSchedulerCB(sched), *extra_cbs]
-    learn = Learner(model, dls, loss_func, lr=lr, cbs=cbs, opt_func=adamw)
-    learn.fit(n_epochs)
-    return learn
+    return train(model, dls, lr, n_epochs, extra_cbs, loss_func, superres_metrics(), plot=False)
 
 # %% ../nbs/04_unet.ipynb #deeba917
 def gain(learn:Learner) -> dict:
