@@ -2,7 +2,8 @@
 
 Builds the synthetic set once (or reuses it) under `data_dir()`, deletes its cache, then times
 1. the first-time cache build: every JPEG decoded once, in one process per core, into the memory-mapped cache;
-2. a cached reload in a fresh process: what every later training run pays at start.
+2. a cached reload in a fresh process: what every later training run pays at start, of which the listing of the source files
+   (a `stat` each) and their fingerprint (name, size, mtime and ctime: what catches a file rewritten with its mtime put back);
 Prints images/s, seconds, CPU seconds and peak resident memory.
 Target (issue 3): first-time build of all 110,000 images in 60 s or less on 2 cores.
 
@@ -11,7 +12,14 @@ Usage: python benchmarks/bench_cache.py [--root DIR]
 import argparse, os, resource, shutil, subprocess, sys, time
 from pathlib import Path
 
-from tinyimagenet.data import TinyImageNet, data_dir, make_synthetic_tiny_imagenet, _workers
+from tinyimagenet.data import TinyImageNet, data_dir, make_synthetic_tiny_imagenet, _workers, _read_classes, _train_files, _val_files, _fingerprint
+
+def fingerprint_s(root):
+    "Seconds to list both splits' source files (a stat each) and fingerprint them, as every load does."
+    start = time.perf_counter()
+    wnids = _read_classes(root)[0]
+    for files in (_train_files(root, wnids)[0], _val_files(root, wnids)[0]): _fingerprint(files)
+    return time.perf_counter() - start
 
 def load_both(root):
     "Load train and val; return seconds and number of images."
@@ -34,7 +42,7 @@ if __name__ == '__main__':
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('--root', type=Path, default=data_dir()/'synthetic-200x500', help='where the full-size synthetic set lives')
     root = parser.parse_args().root
-    print(f'{_workers()} worker processes, {os.cpu_count()} CPUs')
+    print(f'{_workers()} worker processes, {os.cpu_count()} CPUs; load average before: {os.getloadavg()[0]:.1f}')
 
     start = time.perf_counter()
     made = not (root/'synthetic.json').exists()
@@ -57,3 +65,5 @@ if __name__ == '__main__':
     print(f'cached reload in a fresh process: {n:,} images in {secs:.2f} s = {n/secs:,.0f} images/s '
           f'({total:.1f} s with Python and torch start-up)')
     print(f'  peak RSS {rss:.2f} GB, mostly the memory-mapped cache pages that the checksum read (file-backed and shared)')
+    print(f'  of which listing and fingerprinting the 110,000 source files: {fingerprint_s(root):.2f} s')
+    print(f'load average after: {os.getloadavg()[0]:.1f}')

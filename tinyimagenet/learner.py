@@ -5,12 +5,13 @@
 # %% auto #0
 __all__ = ['events', 'CancelFitException', 'CancelEpochException', 'CancelBatchException', 'Callback', 'is_main_process',
            'Learner', 'NonFiniteLossError', 'NonFiniteGuardCB', 'setup_device', 'to_device', 'unwrap', 'model_device',
-           'DeviceCB', 'MetricsCB', 'ProgressCB', 'BatchSchedulerCB', 'adamw', 'train', 'LRFinderCB', 'suggest_lr',
-           'LRFind', 'lr_find', 'find_modules', 'Summary', 'summarize', 'MixedPrecisionCB', 'ActivationStatsCB',
-           'save_checkpoint', 'load_checkpoint', 'CheckpointCB']
+           'DeviceCB', 'MetricsCB', 'ProgressCB', 'BatchSchedulerCB', 'count_host_reads', 'Speedups', 'speedups',
+           'MixedPrecisionCB', 'GradientClipCB', 'adamw', 'train', 'smooth_losses', 'LRFinderCB', 'suggest_lr',
+           'valley_lr', 'LRFind', 'lr_find', 'find_modules', 'Summary', 'summarize', 'ActivationStatsCB', 'save_state',
+           'load_state', 'save_checkpoint', 'load_checkpoint', 'CheckpointCB']
 
 # %% ../nbs/02_learner.ipynb #6bd7a084
-import math, os, re, sys, time, warnings
+import hashlib, io, json, math, os, re, sys, threading, time, warnings
 from copy import deepcopy
 from functools import partial
 from operator import attrgetter
@@ -26,6 +27,8 @@ from fastcore.foundation import L
 from fastprogress.fastprogress import IN_NOTEBOOK, master_bar, progress_bar
 from torch import nn
 from torch.nn.parallel import DistributedDataParallel
+from torch.overrides import TorchFunctionMode
+from torch.utils._pytree import tree_flatten, tree_unflatten
 with warnings.catch_warnings():  # torcheval 0.0.7 uses torch.jit.script, which torch 2.14 calls deprecated on import
     warnings.simplefilter('ignore', FutureWarning)
     from torcheval.metrics import Mean, MulticlassAccuracy
@@ -67,6 +70,11 @@ def _with_events(name, cancel):
         return wrapper
     return decorator
 
+def _handler(cb, event):
+    "`cb`'s handler of `event`; for a `main_process_only` callback, one that asks each time (`DeviceCB` joins a process group in `fit`)."
+    handler = getattr(cb, event)
+    return (lambda learn: handler(learn) if is_main_process() else None) if cb.main_process_only else handler
+
 class Learner:
     "Train `model` on `dls` with `loss_func` and an optimizer from `opt_func`; everything else happens in callbacks."
     def __init__(self,
@@ -88,7 +96,8 @@ class Learner:
             lr=None): # learning rate for this fit (default `self.lr`)
         "Run `n_epochs` epochs, each a training phase then an eval phase."
         self.n_epochs, self.do_train, self.do_valid = n_epochs, train, valid
-        self.epochs, self.history = range(n_epochs), []
+        self.epochs, self.history, self.checkpoint = range(n_epochs), [], None  # `checkpoint`: the file CheckpointCB last wrote
+        self.scaler = torch.amp.GradScaler(enabled=False)  # loss scaling, for float16: `MixedPrecisionCB` sets one; a no-op by default
         self.opt = self.opt_func(self.model.parameters(), self.lr if lr is None else lr)
         self.fit_cbs = [*self.cbs, *L(cbs)]
         for cb in self.fit_cbs:
@@ -96,8 +105,7 @@ class Learner:
                 hint = f': pass an instance, {cb.__name__}()' if isinstance(cb, type) else ''
                 raise TypeError(f'Callbacks must be Callback instances, got {cb!r}{hint}.')
         self.fit_cbs = sorted(self.fit_cbs, key=attrgetter('order'))
-        if not is_main_process(): self.fit_cbs = [cb for cb in self.fit_cbs if not cb.main_process_only]
-        self._handlers = {event: [getattr(cb, event) for cb in self.fit_cbs if hasattr(cb, event)] for event in events}
+        self._handlers = {event: [_handler(cb, event) for cb in self.fit_cbs if hasattr(cb, event)] for event in events}
         self._fit()
 
     def callback(self, event):
@@ -135,8 +143,12 @@ class Learner:
 
     def predict(self): self.preds = self.model(self.batch[0])
     def get_loss(self): self.loss = self.loss_func(self.preds, self.batch[1])
-    def backward(self): self.loss.backward()
-    def step(self): self.opt.step()
+    def backward(self):
+        self.scaler.scale(self.loss).backward()
+        self.scaler.unscale_(self.opt)  # so that callbacks at `after_backward` (clipping, say) see the true gradients
+    def step(self):
+        self.scaler.step(self.opt)  # skips the step if a float16 gradient overflowed
+        self.scaler.update()
     def zero_grad(self): self.opt.zero_grad()
 
 # %% ../nbs/02_learner.ipynb #20407b85
@@ -146,23 +158,25 @@ class NonFiniteLossError(RuntimeError):
 class NonFiniteGuardCB(Callback):
     "Stop `fit` with `NonFiniteLossError` naming the epoch and batch of the first NaN or infinite loss."
     order = 10
-    def __init__(self, every=100): self.every = every  # training batches between checks; each check is one host sync
-    def before_epoch(self, learn): self.losses = []
-    def after_loss(self, learn): self.losses.append(learn.loss.detach())  # no work per batch beyond keeping the tensor
+    def __init__(self, every=100): self.every = every  # training batches between checks: one host read per check, not per batch
+    def before_epoch(self, learn): self.losses, self.checked = [], 0
+    def after_loss(self, learn): self.losses.append(learn.loss.detach())  # no host read: the tensor is only kept
     def after_batch(self, learn):
         if learn.training and (learn.iter + 1) % self.every == 0: self._check(learn)
     def after_epoch(self, learn): self._check(learn)
 
     def _check(self, learn):
         if not self.losses: return
-        bad = ~torch.stack(self.losses).isfinite()
-        none = torch.tensor(2**62, device=bad.device)
+        bad, none = ~torch.stack(self.losses).isfinite(), 2**62
         first = torch.where(bad.any(), bad.long().argmax(), none)  # argmax gives the first True
         if dist.is_initialized(): dist.all_reduce(first, dist.ReduceOp.MIN)
-        if first.item() != none.item():
-            raise NonFiniteLossError(f'The loss is NaN or infinite in epoch {learn.epoch}, {learn.phase} batch {first.item()}. '
-                                     'Training stopped; a CheckpointCB file holds the last good epoch. '
-                                     'Try a lower learning rate, or look for NaNs in the inputs.')
+        first = first.item()  # the check's one host read
+        if first == none:
+            self.losses, self.checked = [], self.checked + len(self.losses)
+            return
+        saved = f'{learn.checkpoint} holds the last good epoch; resume from it once fixed. ' if learn.checkpoint else ''
+        raise NonFiniteLossError(f'The loss is NaN or infinite in epoch {learn.epoch}, {learn.phase} batch {self.checked + first}. '
+                                 f'Training stopped. {saved}Try a lower learning rate, or look for NaNs in the inputs.')
 
 # %% ../nbs/02_learner.ipynb #b2f01bc6
 def setup_device(device=None) -> torch.device:
@@ -191,13 +205,14 @@ def model_device(model) -> torch.device:
     return next(model.parameters(), torch.empty(0)).device
 
 class DeviceCB(Callback):
-    "Put the model and each batch on `device`; under `torchrun`, train with `DistributedDataParallel`."
+    "Put the model and each batch on `device`; under `torchrun`, join the process group and train with `DistributedDataParallel`."
     order = -20
     def __init__(self,
-                 device=None, # default: `setup_device()`
+                 device=None, # default: `default_device()`; under `torchrun`, this rank's GPU (see `setup_device`)
                  **ddp_kwargs): # for DistributedDataParallel, e.g. `find_unused_parameters=True` for a model with unused parameters
-        self.device, self.ddp_kwargs = setup_device(device), ddp_kwargs
+        self.device, self.ddp_kwargs = torch.device(device or default_device()), ddp_kwargs
     def before_fit(self, learn):
+        self.device = setup_device(self.device)  # joins the process group here, not when the callback is made
         learn.model.to(self.device)
         if dist.is_initialized() and dist.get_world_size() > 1:
             device_ids = [self.device.index] if self.device.type == 'cuda' else None
@@ -222,56 +237,67 @@ class MetricsCB(Callback):
     def after_epoch(self, learn):
         distributed = dist.is_initialized() and dist.get_world_size() > 1
         compute = sync_and_compute if distributed else lambda m: m.compute()
-        row = {'epoch': learn.epoch, 'phase': learn.phase, 'loss': compute(self.loss).item()}
-        learn.history.append(row | {name: compute(m).item() for name, m in self.metrics.items()})
+        names = ['loss', *self.metrics]
+        values = torch.stack([compute(m).float() for m in [self.loss, *self.metrics.values()]]).tolist()  # the phase's one host read
+        learn.history.append({'epoch': learn.epoch, 'phase': learn.phase, **dict(zip(names, values))})
 
 # %% ../nbs/02_learner.ipynb #eda4622e
 class ProgressCB(Callback):
-    "Progress bars, a table row per epoch and phase from `learn.history`, and optionally a live loss plot."
+    "Progress bars (in a log: a plain line every `log_every` s), a row per epoch and phase with its duration, optionally a loss plot."
     order = 40
     main_process_only = True
     def __init__(self,
-                 plot=False, # plot the training loss per batch and the eval loss per epoch (Jupyter)
-                 every=10): # read the training loss from the device every `every` batches
+                 plot=False, # plot the training loss per batch and the eval loss per epoch (Jupyter); a string is the plot's title
+                 every=50, # read the training loss from the device at most once per `every` training batches
+                 log_every=10.): # seconds between progress lines when the output is a log, not a terminal or notebook
         store_attr()
 
     def before_fit(self, learn):
-        # bars in Jupyter and in a terminal; output to a file or a pipe gets plain lines, not bars redrawn with '\r'
+        # bars in Jupyter and in a terminal; output to a file or a pipe gets plain lines, never bars redrawn with '\r'
         self.mbar = master_bar(learn.epochs) if IN_NOTEBOOK or sys.stdout.isatty() else None
         if self.mbar is not None: learn.epochs = self.mbar
-        self.header, self.pending, self.losses, self.eval_losses, self.plotted = None, [], [], [], 0.
+        self.header, self.pending, self.losses, self.eval_losses, self.fig = None, [], [], [], None
+        self.plotted = self.printed = 0.
         for row in learn.history: self._write(row)  # a resumed fit shows the epochs it already has
 
-    def _write(self, row):
+    def _write(self, row, seconds=None):
         if self.header is None:
-            self.header = [k for k in row if k not in ('loss', 'epoch', 'phase')] + ['loss', 'epoch', 'phase']
+            self.header = [k for k in row if k not in ('loss', 'epoch', 'phase')] + ['loss', 'epoch', 'phase', 'time']
             self._line(self.header)
-        self._line([f'{row[k]:.3f}' if isinstance(row[k], float) else str(row[k]) for k in self.header])
+        cells = [f'{row[k]:.3f}' if isinstance(row[k], float) else str(row[k]) for k in self.header[:-1]]
+        self._line(cells + ['' if seconds is None else f'{seconds:.1f}s'])
 
     def _line(self, cells):
         if IN_NOTEBOOK: self.mbar.write(cells, table=True)  # an HTML table that grows under the bars
         else: print('  '.join(f'{c:<8}' for c in cells).rstrip(), flush=True)
+        self.printed = time.monotonic()
 
     def before_epoch(self, learn):
+        self.start = time.monotonic()
         if self.mbar is not None: learn.dl = progress_bar(learn.dl, leave=False, parent=self.mbar)
 
     def after_batch(self, learn):
-        if not learn.training or self.mbar is None: return
-        self.pending.append(learn.loss.detach())
-        if len(self.pending) == self.every: self._read_losses(learn)
+        if not learn.training: return
+        self.pending.append(learn.loss.detach())  # kept on the device; read in bulk below
+        if len(self.pending) < self.every: return
+        if self.mbar is not None: self._read_losses(learn)
+        elif time.monotonic() - self.printed >= self.log_every:
+            self._read_losses(learn)
+            self._line([f'epoch {learn.epoch} {learn.phase}: batch {learn.iter + 1}/{len(learn.dl)}, '
+                        f'loss {self.losses[-1]:.3f}, {time.monotonic() - self.start:.0f}s'])
 
     def _read_losses(self, learn):
         if not self.pending: return
-        self.losses += torch.stack(self.pending).float().tolist()  # one transfer for `every` batches
+        self.losses += torch.stack(self.pending).float().tolist()  # one host read for all the batches since the last one
         self.pending = []
-        learn.dl.comment = f'loss {self.losses[-1]:.3f}'
+        if self.mbar is not None: learn.dl.comment = f'loss {self.losses[-1]:.3f}'
         self._plot()
 
     def after_epoch(self, learn):
         if learn.training: self._read_losses(learn)
         row = learn.history[-1] if learn.history else {}
         if (row.get('epoch'), row.get('phase')) != (learn.epoch, learn.phase): return  # no MetricsCB
-        self._write(row)
+        self._write(row, time.monotonic() - self.start)
         if not learn.training:
             self.eval_losses.append((len(self.losses), row['loss']))
             self._plot(force=True)
@@ -280,9 +306,17 @@ class ProgressCB(Callback):
         if not (self.plot and IN_NOTEBOOK): return
         if not force and time.monotonic() - self.plotted < 2: return  # a redraw takes 0.1-0.3 s: at most one every 2 s mid-epoch
         self.plotted = time.monotonic()
-        graphs = [[range(len(self.losses)), self.losses]]
-        if self.eval_losses: graphs.append([list(x) for x in zip(*self.eval_losses)])
-        self.mbar.update_graph(graphs)
+        from IPython.display import display
+        if self.fig is None:
+            self.fig, self.ax = plt.subplots(figsize=(6, 3.5))
+            self.shown = display(self.fig, display_id=True)
+            plt.close(self.fig)  # shown (and redrawn) through `self.shown`, not a second time when the cell ends
+        self.ax.clear()
+        self.ax.plot(self.losses, label='training batch')
+        if self.eval_losses: self.ax.plot(*zip(*self.eval_losses), 'o-', label='eval (end of epoch)')
+        self.ax.set(title=self.plot if isinstance(self.plot, str) else 'Loss during training', xlabel='training batches', ylabel='loss')
+        self.ax.legend(loc='upper right')
+        self.shown.update(self.fig)
 
 # %% ../nbs/02_learner.ipynb #0e93894b
 class BatchSchedulerCB(Callback):
@@ -293,79 +327,216 @@ class BatchSchedulerCB(Callback):
     def state_dict(self): return self.sched.state_dict()
     def load_state_dict(self, state): self.sched.load_state_dict(state)
 
+# %% ../nbs/02_learner.ipynb #24c8d709
+_HOST_READS = {'item', 'tolist', 'numpy', 'cpu', '__bool__', '__float__', '__int__', '__index__', '__complex__', '__format__',
+               '__array__', 'nonzero', 'argwhere', 'unique', 'masked_select', 'equal', 'allclose', 'is_nonzero'}
+_TORCH = os.path.dirname(torch.__file__) + os.sep
+_OPTIM = os.path.join(_TORCH, 'optim') + os.sep
+
+class count_host_reads(TorchFunctionMode):
+    "Within `with count_host_reads() as reads:`, record each torch call that reads a tensor's value on the host, in `reads.calls`."
+    def __init__(self):
+        super().__init__()
+        self.calls = [] # (name, 'file:line' of the caller) per read
+
+    def __torch_function__(self, func, types, args=(), kwargs=None):
+        kwargs = kwargs or {}
+        name = getattr(func, '__name__', '')
+        if name in _HOST_READS or (name in ('to', 'copy_') and self._to_host(name, args, kwargs)):
+            frame = sys._getframe(1)
+            while frame.f_back and frame.f_code.co_filename.startswith(_TORCH) and not frame.f_code.co_filename.startswith(_OPTIM):
+                frame = frame.f_back  # from torch's dispatch to the code that asked
+            # torch.optim reads its step counters, which stay on the CPU when training on a GPU: not a device read
+            if not frame.f_code.co_filename.startswith(_OPTIM): self.calls.append((name, f'{frame.f_code.co_filename}:{frame.f_lineno}'))
+        return func(*args, **kwargs)
+
+    @staticmethod
+    def _to_host(name, args, kwargs):
+        "Whether `Tensor.to` or `Tensor.copy_` copies from another device to the CPU."
+        if name == 'copy_': return args[0].device.type == 'cpu' and args[1].device.type != 'cpu'
+        device = torch._C._nn._parse_to(*args[1:], **{k: v for k, v in kwargs.items() if k != 'copy'})[0]
+        return device is not None and device.type == 'cpu' and args[0].device.type != 'cpu'
+
+    def __len__(self): return len(self.calls)
+
+# %% ../nbs/02_learner.ipynb #de39b475
+class Speedups(NamedTuple):
+    "The fast-path switches `train` applies; `speedups(device)` gives the defaults."
+    amp: bool # bfloat16 autocast of the forward pass and loss (`MixedPrecisionCB`)
+    channels_last: bool # the model's weights in NHWC order, the layout tensor cores read
+    cudnn_benchmark: bool # cuDNN times its algorithms on the first batch of each shape and keeps the fastest
+    fused: bool # AdamW's update of all parameters in one kernel instead of a few per tensor
+
+def speedups(device=None, # the training device, or its type; default `default_device()`
+             **overrides) -> Speedups: # a switch by name: True or False, or None to keep the default
+    "The fast-path defaults for `device`, then `overrides`: all on for CUDA; all off elsewhere, where each is slower or unsupported."
+    unknown = sorted(set(overrides) - set(Speedups._fields))
+    if unknown: raise TypeError(f'speedups() got unknown switches {unknown}: the switches are {", ".join(Speedups._fields)}.')
+    on = torch.device(device or default_device()).type == 'cuda'
+    return Speedups(*(on if overrides.get(name) is None else bool(overrides[name]) for name in Speedups._fields))
+
+_default_speedups = speedups  # `train`'s argument of the same name hides the function there
+
+# %% ../nbs/02_learner.ipynb #e1cdc5dc
+class MixedPrecisionCB(Callback):
+    "Autocast forward pass and loss to `dtype` (bf16 by default; fp16 with the learner's loss scaling); see `enabled`."
+    order = -10
+    def __init__(self,
+                 dtype=torch.bfloat16, # `torch.bfloat16` or `torch.float16`
+                 enabled=None): # None: as `speedups` decides for the model's device (on for CUDA, off elsewhere)
+        store_attr()
+    def before_fit(self, learn):
+        self.device_type = model_device(learn.model).type
+        self.on = speedups(self.device_type).amp if self.enabled is None else self.enabled
+        self.scaler = learn.scaler = torch.amp.GradScaler(self.device_type, enabled=self.on and self.dtype == torch.float16)
+        self.autocast = None
+    def before_batch(self, learn):
+        self.autocast = torch.autocast(self.device_type, self.dtype, enabled=self.on)
+        self.autocast.__enter__()
+    def after_loss(self, learn): self._exit()
+    def cleanup_batch(self, learn): self._exit()  # when a batch was cancelled before its loss
+    def _exit(self):
+        if self.autocast is not None: self.autocast.__exit__(None, None, None)
+        self.autocast = None
+    def state_dict(self): return self.scaler.state_dict()
+    def load_state_dict(self, state): self.scaler.load_state_dict(state)
+
+class GradientClipCB(Callback):
+    "Scale the gradients down so that their total norm is at most `max_norm`, between backward and step."
+    def __init__(self, max_norm=1.): self.max_norm = max_norm
+    def after_backward(self, learn): nn.utils.clip_grad_norm_(learn.model.parameters(), self.max_norm)  # no host read
+
 # %% ../nbs/02_learner.ipynb #cc41e596
-def adamw(params, lr): 
-    "AdamW as the seed uses it: `eps=1e-5`."
-    return torch.optim.AdamW(params, lr, eps=1e-5)
+def adamw(params, lr, fused=None):
+    "AdamW as the seed uses it: `eps=1e-5`; `fused=True` updates all parameters in one kernel."
+    return torch.optim.AdamW(params, lr, eps=1e-5, fused=fused)
+
+class _OutputCountCB(Callback):
+    "Before the first step: refuse a model whose number of outputs differs from the number of classes."
+    def __init__(self, n_classes): self.n_classes = n_classes
+    def after_predict(self, learn):
+        if learn.iter == 0 and learn.preds.shape[-1] != self.n_classes:  # a shape, not a host read
+            raise ValueError(f'The model gives {learn.preds.shape[-1]} outputs per image but the data has {self.n_classes} classes: '
+                             f'make its last layer give {self.n_classes} (e.g. `n_out=len(dls.classes)`).')
 
 def train(model:nn.Module,
           dls, # `DataLoaders`; `len(dls.classes)` gives the number of classes
           lr=1e-2, # peak learning rate of the one-cycle schedule
-          n_epochs=2,
-          extra_cbs=(), # more callbacks, e.g. `CheckpointCB`, `MixedPrecisionCB`
+          n_epochs=2, # epochs of the one-cycle schedule (it ends at the last)
+          extra_cbs=(), # more callbacks, e.g. `CheckpointCB`, `MixedPrecisionCB(torch.float16)`
           loss_func=F.cross_entropy, # called as `loss_func(preds, y)`
           metrics=None, # torcheval metrics by name; default: accuracy over `dls.classes`
-          plot=True): # the live loss plot (Jupyter); a redraw can cost more than a tiny model's batches
+          plot=True, # the live loss plot (Jupyter), or its title; a redraw can cost more than a tiny model's batches
+          device=None, # default `default_device()`; under `torchrun`, this rank's GPU
+          speedups:Speedups=None): # default `speedups(device)`: on CUDA, bf16, channels_last, cudnn.benchmark and fused AdamW
     "Train `model` with AdamW and OneCycleLR, showing the metrics and loss; return the `Learner`."
-    metrics = metrics or {'accuracy': MulticlassAccuracy(num_classes=len(dls.classes))}
-    sched = partial(torch.optim.lr_scheduler.OneCycleLR, max_lr=lr, total_steps=n_epochs * len(dls.train))
-    cbs = [DeviceCB(), MetricsCB(**metrics), ProgressCB(plot=plot), BatchSchedulerCB(sched), *extra_cbs]
-    learn = Learner(model, dls, loss_func, lr=lr, cbs=cbs, opt_func=adamw)
-    learn.fit(n_epochs)
+    device_cb = DeviceCB(device)
+    fast = _default_speedups(device_cb.device) if speedups is None else speedups
+    checks = []
+    if metrics is None:
+        metrics, checks = {'accuracy': MulticlassAccuracy(num_classes=len(dls.classes))}, [_OutputCountCB(len(dls.classes))]
+    # the schedule is made in `before_fit`, once DeviceCB has joined any process group: `len(dls.train)` is then this rank's share
+    sched = lambda opt: torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=n_epochs * len(dls.train))
+    amp = [MixedPrecisionCB(enabled=True)] if fast.amp and not any(isinstance(cb, MixedPrecisionCB) for cb in extra_cbs) else []
+    cbs = [device_cb, *checks, MetricsCB(**metrics), ProgressCB(plot=plot), BatchSchedulerCB(sched), *amp, *extra_cbs]
+    if fast.channels_last: model = model.to(memory_format=torch.channels_last)
+    learn = Learner(model, dls, loss_func, lr=lr, cbs=cbs, opt_func=partial(adamw, fused=fast.fused or None))
+    benchmark = torch.backends.cudnn.benchmark
+    torch.backends.cudnn.benchmark = benchmark or fast.cudnn_benchmark
+    try: learn.fit(n_epochs)
+    finally: torch.backends.cudnn.benchmark = benchmark  # a setting of this process: put back as found
     return learn
 
 # %% ../nbs/02_learner.ipynb #acfcce98
-class LRFinderCB(Callback):
-    "Grow the LR by `gamma` each training batch, record the losses, stop on divergence, then restore model and optimizer."
-    order = -5
-    def __init__(self, gamma=1.3, max_mult=3): store_attr()  # stop once the loss exceeds `max_mult` times its minimum
-    def before_fit(self, learn):
-        self.saved = deepcopy(unwrap(learn.model).state_dict()), deepcopy(learn.opt.state_dict())
-        self.sched = torch.optim.lr_scheduler.ExponentialLR(learn.opt, self.gamma)
-        self.lrs, self.losses = [], []
-    def after_loss(self, learn):
-        if not learn.training: raise CancelEpochException()
-        loss = learn.loss.item()  # one sync per batch: the sweep has to see each loss to stop in time
-        if not math.isfinite(loss) or loss > self.max_mult * min(self.losses, default=math.inf): raise CancelFitException()
-        self.lrs.append(learn.opt.param_groups[0]['lr'])
-        self.losses.append(loss)
-    def after_step(self, learn): self.sched.step()
-    def cleanup_fit(self, learn):
-        unwrap(learn.model).load_state_dict(self.saved[0])
-        learn.opt.load_state_dict(self.saved[1])
-
-def suggest_lr(lrs, losses, beta=0.9) -> float:
-    "A tenth of the LR at which the bias-corrected moving average of `losses` is lowest."
-    if not losses: raise ValueError('The LR sweep recorded no loss: the data has no training batches, or the first loss was already NaN.')
+def smooth_losses(losses, beta=0.98) -> list:
+    "The bias-corrected exponential moving average of `losses` (fastai's smoothing)."
     smooth, avg = [], 0.
     for i, loss in enumerate(losses):
         avg = beta * avg + (1 - beta) * loss
         smooth.append(avg / (1 - beta ** (i + 1)))
+    return smooth
+
+class LRFinderCB(Callback):
+    "Raise the LR exponentially to `end_lr` over `n_steps` training batches, recording the losses; stop early on divergence."
+    order = -5
+    def __init__(self,
+                 end_lr=10., # the last learning rate; the first is the optimizer's
+                 n_steps=100, # batches in the sweep, cycling through the training data as often as needed
+                 max_mult=4): # divergence: the smoothed loss above `max_mult` times its minimum, or a NaN
+        store_attr()
+    def before_fit(self, learn):
+        self.saved = deepcopy(unwrap(learn.model).state_dict()), deepcopy(learn.opt.state_dict())
+        gamma = (self.end_lr / learn.opt.param_groups[0]['lr']) ** (1 / max(self.n_steps - 1, 1))
+        self.sched = torch.optim.lr_scheduler.ExponentialLR(learn.opt, gamma)
+        self.lrs, self.losses, self.diverged = [], [], False
+    def after_loss(self, learn):
+        if not learn.training: raise CancelEpochException()
+        if len(self.losses) == self.n_steps: raise CancelFitException()
+        loss = learn.loss.item()  # one host read per batch: the sweep has to see each loss to stop in time
+        self.lrs.append(learn.opt.param_groups[0]['lr'])
+        self.losses.append(loss)
+        smooth = smooth_losses(self.losses)  # a few hundred additions at most
+        if not math.isfinite(loss) or smooth[-1] > self.max_mult * min(smooth):
+            self.diverged = True
+            raise CancelFitException()  # before the backward pass: the diverging batch never reaches the weights
+    def after_step(self, learn): self.sched.step()
+    def cleanup_fit(self, learn):
+        unwrap(learn.model).load_state_dict(self.saved[0])  # weights and BatchNorm statistics
+        learn.opt.load_state_dict(self.saved[1])
+        learn.opt.zero_grad()  # no gradient of the sweep is left on the parameters
+
+def suggest_lr(lrs, losses, beta=0.98) -> float:
+    "A tenth of the LR at which the smoothed `losses` are lowest."
+    if not losses: raise ValueError('The LR sweep recorded no loss: the data has no training batches, or the first loss was already NaN.')
+    smooth = smooth_losses(losses, beta)
     return lrs[min(range(len(smooth)), key=smooth.__getitem__)] / 10
+
+def valley_lr(lrs, losses, beta=0.98) -> float:
+    "fastai's `valley`: the LR halfway along the longest falling run (not necessarily contiguous) of the smoothed `losses`."
+    if not losses: raise ValueError('The LR sweep recorded no loss: the data has no training batches, or the first loss was already NaN.')
+    smooth = smooth_losses(losses, beta)
+    if len(smooth) > 20: lrs, smooth = lrs[len(smooth) // 10:-5], smooth[len(smooth) // 10:-5]  # fastai drops both ends
+    run, start, end = [1] * len(smooth), 0, 0  # run[i]: length of the longest falling run ending at i
+    for i in range(1, len(smooth)):
+        for j in range(i):
+            if smooth[i] < smooth[j] and run[i] < run[j] + 1: run[i] = run[j] + 1
+            if run[end] < run[i]: start, end = i - run[i], i
+    third = (end - start) / 3
+    return lrs[start + int(third) + int(third / 2)]
 
 class LRFind(NamedTuple):
     "What `lr_find` found."
     lrs: list
-    losses: list
-    suggestion: float
+    losses: list # per batch, as measured
+    suggestion: float # a tenth of the LR of the lowest smoothed loss (`suggest_lr`)
+    valley: float # fastai's `valley` (`valley_lr`)
+    diverged: bool # whether the sweep stopped early because the loss blew up
 
 def lr_find(model:nn.Module,
-            dls, # `DataLoaders`; only the training data is used
-            start_lr=1e-5, # the first learning rate
-            gamma=1.3, # factor between consecutive learning rates
-            n_epochs=2, # most epochs to sweep for, if the loss never diverges
+            dls, # `DataLoaders`; only the training data is used, cycled through as often as `n_steps` needs
+            start_lr=1e-7, # the first learning rate
+            end_lr=10., # the last learning rate, if the loss has not diverged before
+            n_steps=100, # training batches in the sweep, whatever the size of the data
             extra_cbs=(), # more callbacks, e.g. `MixedPrecisionCB()`
-            loss_fn=F.cross_entropy) -> LRFind:
-    "Sweep the learning rate of AdamW (as `train` uses it) up from `start_lr`; plot loss against LR; the model is left unchanged."
-    finder = LRFinderCB(gamma)
-    Learner(model, dls, loss_fn, lr=start_lr, cbs=[DeviceCB(), finder, *extra_cbs], opt_func=adamw).fit(n_epochs, valid=False)
-    found = LRFind(finder.lrs, finder.losses, suggest_lr(finder.lrs, finder.losses))
+            loss_func=F.cross_entropy, # called as `loss_func(preds, y)`
+            device=None, # default `default_device()`
+            title='lr_find: loss against learning rate') -> LRFind: # the plot's title; say what model and data
+    "Sweep the LR of AdamW (as `train` uses it) from `start_lr` to `end_lr`; plot loss against LR; the model is left unchanged."
+    finder = LRFinderCB(end_lr, n_steps)
+    n_epochs = -(-n_steps // max(len(dls.train), 1))
+    Learner(model, dls, loss_func, lr=start_lr, cbs=[DeviceCB(device), finder, *extra_cbs], opt_func=adamw).fit(n_epochs, valid=False)
+    lrs, losses = finder.lrs, finder.losses
+    found = LRFind(lrs, losses, suggest_lr(lrs, losses), valley_lr(lrs, losses), finder.diverged)
     if is_main_process():
-        fig, ax = plt.subplots(figsize=(5, 3))
-        ax.plot(found.lrs, found.losses)
-        ax.axvline(found.suggestion, color='C1', linestyle='--', label=f'suggestion {found.suggestion:.2g}')
-        ax.set(xscale='log', xlabel='learning rate', ylabel='loss')
-        ax.legend()
+        fig, ax = plt.subplots(figsize=(6, 3.5))
+        ax.plot(lrs, losses, color='C0', alpha=0.3, label='loss per batch')
+        ax.plot(lrs, smooth_losses(losses), color='C0', label='smoothed')
+        ax.axvline(found.suggestion, color='C1', linestyle='--', label=f'minimum/10 {found.suggestion:.2g}')
+        ax.axvline(found.valley, color='C2', linestyle=':', label=f'valley {found.valley:.2g}')
+        finite = [l for l in losses if math.isfinite(l)]
+        ax.set_ylim(min(finite) * 0.95, min(max(finite), 2 * finite[0]) * 1.05)  # a diverged tail would squash the curve
+        ax.set(xscale='log', xlabel='learning rate', ylabel='training loss', title=title)
+        ax.legend(fontsize='small')
     return found
 
 # %% ../nbs/02_learner.ipynb #e03006b2
@@ -430,36 +601,6 @@ def summarize(model:nn.Module,
     for row in rows: row['mflops'] = row.pop('flops') / len(xb) / 1e6
     return Summary(rows)
 
-# %% ../nbs/02_learner.ipynb #e1cdc5dc
-class MixedPrecisionCB(Callback):
-    "Autocast forward pass and loss to `dtype` (bf16 by default; fp16 with a GradScaler); on for CUDA unless `enabled` says."
-    order = -10
-    def __init__(self,
-                 dtype=torch.bfloat16, # `torch.bfloat16` or `torch.float16`
-                 enabled=None): # None: on for CUDA, off elsewhere
-        store_attr()
-    def before_fit(self, learn):
-        self.device_type = model_device(learn.model).type
-        self.on = self.device_type == 'cuda' if self.enabled is None else self.enabled
-        self.scaler = torch.amp.GradScaler(self.device_type, enabled=self.on and self.dtype == torch.float16)
-        self.autocast = None
-        learn.backward, learn.step = partial(self.backward, learn), partial(self.step, learn)
-    def before_batch(self, learn):
-        self.autocast = torch.autocast(self.device_type, self.dtype, enabled=self.on)
-        self.autocast.__enter__()
-    def after_loss(self, learn): self._exit()
-    def cleanup_batch(self, learn): self._exit()  # when a batch was cancelled before its loss
-    def _exit(self):
-        if self.autocast is not None: self.autocast.__exit__(None, None, None)
-        self.autocast = None
-    def backward(self, learn): self.scaler.scale(learn.loss).backward()
-    def step(self, learn):
-        self.scaler.step(learn.opt)
-        self.scaler.update()
-    def cleanup_fit(self, learn): del learn.backward, learn.step
-    def state_dict(self): return self.scaler.state_dict()
-    def load_state_dict(self, state): self.scaler.load_state_dict(state)
-
 # %% ../nbs/02_learner.ipynb #b6799e19
 class ActivationStatsCB(Callback):
     "Per training batch and hooked module: mean, std and near-zero fraction of the outputs, and a histogram of magnitudes."
@@ -497,25 +638,93 @@ class ActivationStatsCB(Callback):
             ax.imshow(torch.stack(hists).T.log1p().cpu(), origin='lower', aspect='auto', extent=(0, len(hists), 0, self.max_abs))
             ax.set(title=f'{i}: {type(self.modules[i]).__name__}', xlabel='batch')
 
-# %% ../nbs/02_learner.ipynb #9c95aaeb
-def save_checkpoint(learn:Learner, path):
-    "Write the training state of `learn` (inside `fit`) to `path`, atomically."
+# %% ../nbs/02_learner.ipynb #393e28c1
+_MAGIC = b'tinyimagenet state\n'  # the first line of a file written by `save_state`
+
+def save_state(path, # the file to write; its folder is made if needed
+               state:dict, # tensors and plain Python values: what `torch.load(..., weights_only=True)` accepts
+               kind:str) -> Path: # what the file is, e.g. 'checkpoint' or 'model': `load_state` checks it
+    "Write `state` to `path` atomically: a header line with `kind` and a SHA-256 checksum, then `torch.save`'s bytes."
+    buffer = io.BytesIO()
+    torch.save(state, buffer)
+    payload = buffer.getbuffer()
+    header = json.dumps({'kind': kind, 'sha256': hashlib.sha256(payload).hexdigest(), 'bytes': len(payload)})
+    def write(f):
+        f.write(_MAGIC + header.encode() + b'\n')
+        f.write(payload)
+    return write_atomically(path, write)
+
+def load_state(path, # a file written by `save_state` (or, with a warning, a plain `torch.save` of a dict)
+               kind:str) -> dict: # the kind the caller expects, e.g. 'checkpoint'
+    "The state in `path`, after checking its kind and checksum; loaded with `weights_only=True`, which runs no code from the file."
     path = Path(path)
+    if not path.is_file(): raise FileNotFoundError(f'No {kind} file at {path}: check the path.')
+    data = path.read_bytes()
+    if not data: raise ValueError(f'{path} is empty (0 bytes): its writing never finished (a crash or a full disk?); write it again.')
+    checked = data.startswith(_MAGIC)
+    if checked:
+        end = data.find(b'\n', len(_MAGIC))
+        try: header = json.loads(data[len(_MAGIC):end])
+        except ValueError: raise ValueError(f'{path} is damaged: its header line is unreadable. Use another copy, or write it again.') from None
+        if header.get('kind') != kind:
+            raise ValueError(f'{path} is a {header.get("kind")} file, not a {kind} file: pass the {kind} file instead.')
+        data = memoryview(data)[end + 1:]
+        if len(data) != header.get('bytes') or hashlib.sha256(data).hexdigest() != header.get('sha256'):
+            raise ValueError(f'{path} is damaged: its contents do not match the checksum written with them '
+                             '(a truncated, altered or badly copied file). Use another copy, or write it again.')
+    try: state = torch.load(io.BytesIO(data), map_location='cpu', weights_only=True)
+    except Exception as e:
+        refused = re.search(r'Unsupported global: GLOBAL (\S+)', str(e))
+        if refused: raise ValueError(f'{path} holds a Python object of type {refused[1]}, which a safe load does not create: '
+                                     f'it was not written by this library. Use a {kind} file written by it.') from None
+        # torch's own message advises `weights_only=False`, which would run code from an unknown file: keep only its reason
+        reasons = [l.strip() for l in str(e).splitlines() if l.strip() and not re.search(r'weights.only|WeightsUnpickler|torch\.load', l, re.I)]
+        reason = type(e).__name__ + (f' {reasons[0]}' if reasons else '')
+        raise ValueError(f'{path} is not a readable {kind} file (damaged, or not written by this library): {reason}') from None
+    if not isinstance(state, dict): raise ValueError(f'{path} holds a {type(state).__name__}, not a {kind}: use a {kind} file written by this library.')
+    if not checked: warnings.warn(f'{path} was written before files carried a checksum, so it cannot be checked for damage; '
+                                  'save it again to add one.', stacklevel=2)
+    return state
+
+# %% ../nbs/02_learner.ipynb #9c95aaeb
+def _plain(settings) -> dict:
+    "`settings` as values a safe load can read back: paths as strings."
+    return {k: str(v) if isinstance(v, os.PathLike) else v for k, v in (settings or {}).items()}
+
+def _training_state(learn, settings) -> dict:
+    "Everything `load_checkpoint` restores (tensors as they are, on the device)."
     state = {'model': unwrap(learn.model).state_dict(), 'opt': learn.opt.state_dict(),
              'cbs': {type(cb).__name__: cb.state_dict() for cb in learn.fit_cbs if hasattr(cb, 'state_dict')},
              'epoch': learn.epoch, 'n_epochs': learn.n_epochs, 'history': learn.history,
+             'settings': {'n_epochs': learn.n_epochs, 'steps_per_epoch': len(learn.dls.train), **_plain(settings)},
              'rng': {'cpu': torch.get_rng_state(), 'cuda': torch.cuda.get_rng_state_all()}}
-    write_atomically(path, partial(torch.save, state))
+    return state
 
-def load_checkpoint(learn:Learner, path) -> int:
-    "Restore the training state saved by `save_checkpoint` into `learn` (inside `fit`); return the saved epoch."
+def save_checkpoint(learn:Learner, # inside `fit`, e.g. from a callback's `after_epoch`
+                    path, # the file to write
+                    settings:dict=None): # what shapes the run (lr, bs, data, ...), checked on resume; epochs and steps per epoch are added
+    "Write the training state of `learn` to `path` (with `save_state`, kind 'checkpoint')."
+    save_state(path, _training_state(learn, settings), 'checkpoint')
+
+def _check_settings(path, saved:dict, now:dict):
+    "Refuse to resume when a setting recorded in the checkpoint differs from this run's."
+    for k, v in saved.items():
+        if k in now and now[k] == v: continue
+        have = f'{k}={now[k]!r}' if k in now else f'no {k} in its settings'
+        raise ValueError(f'{path} was written by a run with {k}={v!r}, but this run has {have}: '
+                         f'resume with {k}={v!r}, or start a new run without resuming.')
+
+def load_checkpoint(learn:Learner, # inside `fit`, after the callbacks have made their state (`before_fit`)
+                    path, # a file written by `save_checkpoint`
+                    settings:dict=None) -> int: # this run's settings, compared with the checkpoint's
+    "Restore the training state saved by `save_checkpoint` into `learn`; return the saved epoch."
     if not Path(path).is_file():
         raise FileNotFoundError(f'No checkpoint at {path}: check the path, or fit once without resume=True to write one.')
-    try: state = torch.load(path, map_location='cpu', weights_only=True)
-    except Exception as e: raise ValueError(f'{path} is not a readable checkpoint (damaged, or not written by CheckpointCB): {e}') from e
-    if state['n_epochs'] != learn.n_epochs:
-        raise ValueError(f'{path} was written by a fit of {state["n_epochs"]} epochs; resume with n_epochs={state["n_epochs"]} '
-                         f'(not {learn.n_epochs}), since the learning-rate schedule depends on it.')
+    state = load_state(path, 'checkpoint')
+    if not {'model', 'opt', 'epoch', 'n_epochs'} <= set(state):
+        raise ValueError(f'{path} is not a checkpoint: it holds no training state (is it a model file?). Pass the checkpoint a run wrote.')
+    now = {'n_epochs': learn.n_epochs, 'steps_per_epoch': len(learn.dls.train), **_plain(settings)}
+    _check_settings(path, state.get('settings', {'n_epochs': state['n_epochs']}), now)  # older checkpoints: epochs only
     try: unwrap(learn.model).load_state_dict(state['model'])
     except RuntimeError as e:
         raise ValueError(f'{path} holds the weights of a different network: resume with the model of the run that wrote it. '
@@ -524,19 +733,56 @@ def load_checkpoint(learn:Learner, path) -> int:
     for cb in learn.fit_cbs:
         if not hasattr(cb, 'load_state_dict'): continue
         name = type(cb).__name__
-        if name not in state['cbs']: raise KeyError(f'{path} has no state for {name}: resume with the callbacks of the run that wrote it.')
+        if name not in state['cbs']: raise ValueError(f'{path} has no state for {name}: resume with the callbacks of the run that wrote it.')
         cb.load_state_dict(state['cbs'][name])
     learn.history = state['history']
     torch.set_rng_state(state['rng']['cpu'])
     if len(state['rng']['cuda']) == torch.cuda.device_count(): torch.cuda.set_rng_state_all(state['rng']['cuda'])
     return state['epoch']
 
+class _Writer(threading.Thread):
+    "`save_state(*args)` in a thread of its own; `join` raises what it raised."
+    def __init__(self, *args):
+        super().__init__(name='checkpoint writer')
+        self.args, self.error = args, None
+        self.start()
+    def run(self):
+        try: save_state(*self.args)
+        except BaseException as e: self.error = e
+    def join(self):
+        super().join()
+        if self.error is not None: raise self.error
+
 class CheckpointCB(Callback):
     "Save the training state to `path` after every epoch (rank 0 only); with `resume=True`, first continue from `path`."
     order = 30  # after MetricsCB has added the epoch to the history
-    def __init__(self, path, resume=False): self.path, self.resume = Path(path), resume
+    def __init__(self,
+                 path, # the checkpoint file
+                 resume=False, # continue the run saved in `path` (the next epoch onwards)
+                 settings:dict=None): # what shapes the run (lr, bs, augmentation, recipe, width, data...): a resume must match
+        self.path, self.resume, self.settings, self.writer, self.buffers = Path(path), resume, settings, None, []
     def before_fit(self, learn):
-        if self.resume: learn.epochs = range(load_checkpoint(learn, self.path) + 1, learn.n_epochs)
+        if not self.resume: return
+        learn.epochs = range(load_checkpoint(learn, self.path, self.settings) + 1, learn.n_epochs)
+        learn.checkpoint = self.path
     def after_epoch(self, learn):
         if learn.training and learn.do_valid: return  # the epoch ends after its eval phase
-        if is_main_process(): save_checkpoint(learn, self.path)
+        if not is_main_process(): return
+        self._wait()  # the previous file is complete, and its buffers free, before this one starts
+        # copy now, a fast copy to the host; serialize, checksum and write while the next epoch trains
+        self.writer = _Writer(self.path, self._snapshot(_training_state(learn, self.settings)), 'checkpoint')
+        learn.checkpoint = self.path
+    def _snapshot(self, state):
+        "`state` with its tensors copied into host buffers kept from one checkpoint to the next (pinned when copied from CUDA)."
+        leaves, spec = tree_flatten(state)
+        tensors = [x for x in leaves if isinstance(x, torch.Tensor)]
+        if [(b.shape, b.dtype) for b in self.buffers] != [(t.shape, t.dtype) for t in tensors]:
+            self.buffers = [torch.empty(t.shape, dtype=t.dtype, pin_memory=t.is_cuda) for t in tensors]  # first touch: once
+        for b, t in zip(self.buffers, tensors): b.copy_(t, non_blocking=t.is_cuda)  # pinned: the copies overlap
+        if any(t.is_cuda for t in tensors): torch.cuda.synchronize()  # complete before training changes the originals
+        copies = iter(self.buffers)
+        return tree_unflatten([next(copies) if isinstance(x, torch.Tensor) else x for x in leaves], spec)
+    def _wait(self):
+        writer, self.writer = self.writer, None
+        if writer is not None: writer.join()
+    def cleanup_fit(self, learn): self._wait()  # `fit` returns with the last checkpoint on disk

@@ -5,23 +5,28 @@
 # %% auto #0
 __all__ = ['seed_nfs', 'seed_n_blocks', 'recipes', 'TinyImageResNet', 'TinyImagePreactivationResNet', 'residual_blocks',
            'branch_ends', 'branch_starts', 'get_model', 'postact_model', 'batchnorms', 'plain_subset', 'reestimate_bn',
-           'evaluate', 'BNProbeCB', 'WeightNormCB', 'ReestimateBNCB', 'preact_model', 'Recipe', 'build_model',
-           'fit_recipe', 'save_model', 'load_model']
+           'evaluate', 'BNProbeCB', 'WeightNormCB', 'training_autocast', 'ReestimateBNCB', 'preact_model', 'Recipe',
+           'build_model', 'fit_recipe', 'save_model', 'load_model', 'to_input', 'predict', 'Interpretation']
 
 # %% ../nbs/03_preact_resnet.ipynb #7a6554cc
-import copy
+import contextlib, copy, math, os, time
 from functools import partial
 from pathlib import Path
 from typing import Callable, NamedTuple
 
 import matplotlib.pyplot as plt
+import numpy as np
 import torch
+import torch.nn.functional as F
+import torchvision.transforms.v2.functional as TF
+from PIL import Image
 from torch import nn
 
 from .blocks import (Conv, GeneralReLU, PreactivationResidualConv, ResidualConvBlock, StackableResidualConvBlock,
                                  init_leaky_weights)
-from .data import DeviceDataLoader, write_atomically
-from .learner import CheckpointCB, Callback, MixedPrecisionCB, model_device, train, unwrap
+from .data import DeviceDataLoader, denorm, preprocess, read_picture
+from .learner import (CheckpointCB, Callback, MixedPrecisionCB, Speedups, load_state, model_device, save_state, train,
+                                  unwrap)
 from torcheval.metrics import MulticlassAccuracy
 
 # %% ../nbs/03_preact_resnet.ipynb #483cefe6
@@ -107,31 +112,42 @@ def plain_subset(dl:DeviceDataLoader, # e.g. `dls.train`: its images, labels, ba
                 ) -> DeviceDataLoader:
     "A fixed random subset of `dl`'s images in a fixed random order, without augmentation: for BatchNorm statistics."
     idx = torch.randperm(len(dl.x), generator=torch.Generator().manual_seed(seed))[:n_images]  # random order: batches of mixed classes
-    return DeviceDataLoader(dl.x[idx], dl.y[idx], dl.bs, device=dl.device)
+    return DeviceDataLoader(dl.x[idx.to(dl.x.device)], dl.y[idx.to(dl.y.device)], dl.bs, device=dl.device)
 
 @torch.no_grad()
 def reestimate_bn(model:nn.Module,
                   dl, # batches `(x, ...)` to take the statistics from, e.g. `plain_subset(dls.train)`
+                  autocast=None, # the autocast context training runs under (see `training_autocast`); default none
                  ) -> nn.Module:
-    "Replace every BatchNorm's running statistics by their plain average over `dl` (dropout off); returns `model`."
+    "Replace every BatchNorm's running statistics by their average over the batches of `dl`, weighted by batch size (dropout off)."
     bns, was_training = batchnorms(model), model.training
-    momenta = [bn.momentum for bn in bns]
+    momenta, seen = [bn.momentum for bn in bns], 0
     model.eval()
     for bn in bns:
         bn.reset_running_stats()
-        bn.momentum = None  # None: a cumulative average over all batches instead of an exponential one
         bn.train()
     try:
-        for xb, *_ in dl: model(xb)
+        # eager even when the model is compiled: this mix of modes would otherwise be one more graph, compiled for a pass per epoch
+        with torch.compiler.set_stance('force_eager'), autocast or contextlib.nullcontext():
+            for xb, *_ in dl:
+                seen += len(xb)
+                for bn in bns: bn.momentum = len(xb) / seen  # running += m·(batch − running) with this m: the mean over all images so far
+                model(xb)
     finally:
         for bn, momentum in zip(bns, momenta): bn.momentum = momentum
         model.train(was_training)
     return model
 
+def _flip_tta(model, xb):
+    "The average of the class probabilities of `xb` and of its mirror image."
+    return (model(xb).softmax(-1) + model(xb.flip(-1)).softmax(-1)) / 2
+
 @torch.no_grad()
 def evaluate(model:nn.Module,
              dl, # batches `(x, y, ...)`
              batch_stats=False, # normalize with each batch's own statistics (training-mode BatchNorm) on a copy of the model
+             tta=False, # average the class probabilities of each image and its mirror image (flip TTA)
+             autocast=None, # e.g. `torch.autocast('cuda', torch.bfloat16)`, as in training; default none
             ) -> dict:
     "Top-1 and top-5 accuracy of `model` on `dl`, in eval mode."
     if batch_stats: model = copy.deepcopy(model)  # training-mode BatchNorm would update the running statistics
@@ -139,9 +155,10 @@ def evaluate(model:nn.Module,
     for bn in batchnorms(model) if batch_stats else []: bn.train()
     device = model_device(model)
     top1, top5 = MulticlassAccuracy(device=device), MulticlassAccuracy(k=5, device=device)
-    for xb, yb, *_ in dl:
-        preds = model(xb)
-        top1.update(preds, yb); top5.update(preds, yb)
+    with autocast or contextlib.nullcontext():
+        for xb, yb, *_ in dl:
+            preds = _flip_tta(model, xb) if tta else model(xb)
+            top1.update(preds, yb); top5.update(preds, yb)
     return {'top1': top1.compute().item(), 'top5': top5.compute().item()}
 
 # %% ../nbs/03_preact_resnet.ipynb #e944ea35
@@ -169,12 +186,21 @@ class WeightNormCB(Callback):
     def norms(self): return {name: torch.stack(steps).float().cpu() for name, steps in self.steps.items()}
 
 # %% ../nbs/03_preact_resnet.ipynb #fb23794a
+def training_autocast(learn) -> contextlib.AbstractContextManager:
+    "A new autocast context like the one `learn` trains under (its `MixedPrecisionCB`'s), or a null context if it has none."
+    mp = next((cb for cb in learn.fit_cbs if isinstance(cb, MixedPrecisionCB)), None)
+    return torch.autocast(mp.device_type, mp.dtype, enabled=mp.on) if mp is not None else contextlib.nullcontext()
+
 class ReestimateBNCB(Callback):
     "Before each evaluation, replace the BatchNorm running statistics by the average over `n_images` un-augmented training images."
-    def __init__(self, n_images=10_000): self.n_images = n_images
+    def __init__(self, n_images=10_000): self.n_images, self.seconds = n_images, []  # seconds: what each re-estimate took
     def before_fit(self, learn): self.stats_dl = plain_subset(learn.dls.train, self.n_images)
     def before_epoch(self, learn):
-        if not learn.training: reestimate_bn(unwrap(learn.model), self.stats_dl)
+        if learn.training: return
+        model, start = unwrap(learn.model), time.perf_counter()
+        reestimate_bn(model, self.stats_dl, training_autocast(learn))
+        if model_device(model).type == 'cuda': torch.cuda.synchronize()  # once per epoch, so that the time is the GPU's work
+        self.seconds.append(time.perf_counter() - start)
 
 # %% ../nbs/03_preact_resnet.ipynb #73828063
 def preact_model(n_outputs=200, nfs=seed_nfs, n_blocks=seed_n_blocks) -> nn.Module:
@@ -198,49 +224,150 @@ def build_model(name:str, # a key of `recipes`
                ) -> nn.Module:
     "The network of recipe `name`."
     if name not in recipes: raise ValueError(f'No recipe named {name!r}: choose one of {", ".join(recipes)}')
-    if width <= 0: raise ValueError(f'width={width!r}: it multiplies channel counts, so it must be positive')
+    if not (isinstance(width, (int, float)) and math.isfinite(width) and width > 0):
+        raise ValueError(f'width={width!r}: it multiplies channel counts, so it must be a finite number above 0 (e.g. 1 or 0.25)')
     return recipes[name].build(n_outputs, nfs=[max(1, round(c * width)) for c in seed_nfs])
 
 def fit_recipe(name:str, # a key of `recipes`
-               dls, # `DataLoaders`
+               dls, # `DataLoaders`; training batches must all have the same size for `compile` (`get_imagenet_dls` drops the short one)
                n_epochs=25,
                lr=None, # default: the recipe's
                width=1., # multiplies the seed's channel counts
-               amp=False, # bf16 autocast (`MixedPrecisionCB`)
-               compile=False, # `torch.compile` the network
-               channels_last=False, # channels-last memory format, faster for convolutions on recent GPUs
+               speedups:Speedups=None, # the fast-path switches (bf16, channels_last...); default `speedups(device)`: all on for CUDA
+               compile=False, # `torch.compile` the network: True, or a backend for `torch.compile` (e.g. 'aot_eager' to test on a CPU)
                checkpoint=None, # write the training state here after every epoch (`CheckpointCB`)
                resume=False, # continue from `checkpoint`
+               settings:dict=None, # what else shapes the run (bs, augmentation, data...), stored in the checkpoint and checked on resume
                extra_cbs=(), # more callbacks
               ):
     "Train recipe `name` on `dls` for `n_epochs` with AdamW and one-cycle; returns the `Learner`."
     model, recipe = build_model(name, len(dls.classes), width), recipes[name]
-    if channels_last: model = model.to(memory_format=torch.channels_last)  # convolutions follow their weights' layout
-    if compile: model.compile()  # in place: the state dict keeps its keys, so checkpoints stay interchangeable
-    cbs = [*([ReestimateBNCB()] if recipe.reestimate_bn else []), *([MixedPrecisionCB(enabled=True)] if amp else []),
-           *([CheckpointCB(checkpoint, resume)] if checkpoint is not None else []), *extra_cbs]
-    return train(model, dls, recipe.lr if lr is None else lr, n_epochs, cbs)
+    lr = recipe.lr if lr is None else lr
+    if compile: model.compile(**({} if compile is True else {'backend': compile}))  # in place: the state dict keeps its keys
+    settings = {'recipe': name, 'width': width, 'lr': lr, **(settings or {})}
+    cbs = [*([ReestimateBNCB()] if recipe.reestimate_bn else []),
+           *([CheckpointCB(checkpoint, resume, settings)] if checkpoint is not None else []), *extra_cbs]
+    return train(model, dls, lr, n_epochs, cbs, speedups=speedups)
 
 # %% ../nbs/03_preact_resnet.ipynb #eb12dcfe
-def save_model(path, # where to write, atomically
+def save_model(path, # where to write (atomically, with a checksum: `save_state`)
                model:nn.Module, # a network built by `build_model`
                recipe:str, # its recipe's name
                width:float, # its width
                classes, # the wnids of its outputs, in order
-               data, # the `tiny-imagenet-200` root it was trained on
+               data, # the root of the set it was trained on
+               words=None, # the human-readable name of each class, in order (e.g. `dls.words`): predicting then needs no dataset
               ):
-    "Write `model`'s weights and how to rebuild it to `path` (a temporary file renamed into place)."
-    state = {'recipe': recipe, 'width': width, 'classes': list(classes), 'data': str(data), 'model': unwrap(model).state_dict()}
-    write_atomically(path, partial(torch.save, state))
+    "Write `model`'s weights, how to rebuild it, and its classes' wnids and names to the model file `path`."
+    state = {'recipe': recipe, 'width': width, 'classes': list(classes), 'data': str(Path(data).absolute()),
+             'model': unwrap(model).state_dict()}
+    if words is not None: state['words'] = list(words)
+    save_state(path, state, 'model')
 
 def load_model(path) -> tuple:
-    "The network in the model file `path` (CPU, eval mode) and its metadata: recipe, width, classes, data."
+    "The network in the model file `path` (CPU, eval mode) and its metadata: recipe, width, classes, words, data."
     path = Path(path)
     if not path.is_file(): raise FileNotFoundError(f'No model file at {path}: pass the model.pt that `tinyimagenet train` wrote to its --out directory')
+    state = load_state(path, 'model')  # checks the kind and the checksum; a file from before checksums loads with a warning
+    if missing := {'recipe', 'width', 'classes', 'model'} - set(state):
+        raise ValueError(f'{path} is not a model file: it has no {", ".join(sorted(missing))}. Pass the model.pt that `tinyimagenet train` wrote.')
     try:
-        state = torch.load(path, map_location='cpu', weights_only=True)
         model = build_model(state['recipe'], len(state['classes']), state['width'])
         model.load_state_dict(state['model'])
-    except Exception as e:
-        raise ValueError(f'{path} is not a readable model file (damaged, or not written by `tinyimagenet train`): {e}') from e
-    return model.eval(), {k: v for k, v in state.items() if k != 'model'}
+    except (ValueError, RuntimeError) as e:
+        raise ValueError(f'{path} does not hold a network this library can rebuild ({str(e).splitlines()[0]}): '
+                         'pass a model.pt written by `tinyimagenet train`') from None
+    meta = {k: v for k, v in state.items() if k != 'model'}
+    meta.setdefault('words', list(meta['classes']))  # model files from before names were stored: the wnids stand in for them
+    return model.eval(), meta
+
+# %% ../nbs/03_preact_resnet.ipynb #p4ed1c02
+def to_input(picture, # a path, a PIL image, or a uint8 tensor C×H×W (C 1, 3 or 4) or H×W, of any size
+             size=64, # the side of the square input the network was trained on
+            ) -> torch.Tensor: # float, 3×size×size, normalized like the training images
+    "`picture` as the network's input: RGB, shorter side resized to `size`, the centre `size`×`size` crop, normalized."
+    if isinstance(picture, (str, os.PathLike)): x = read_picture(picture)
+    elif isinstance(picture, Image.Image): x = torch.from_numpy(np.array(picture.convert('RGB'))).permute(2, 0, 1)
+    elif isinstance(picture, torch.Tensor) and picture.dtype == torch.uint8 and picture.ndim in (2, 3):
+        x = picture[None] if picture.ndim == 2 else picture
+        if x.shape[0] not in (1, 3, 4): raise ValueError(f'A picture tensor needs 1, 3 or 4 channels first (C×H×W), not shape {tuple(picture.shape)}')
+        x = x[:3].expand(3, -1, -1)  # gray to RGB; RGBA loses its alpha, as PIL's convert('RGB') does
+    else: raise TypeError(f'Cannot read {type(picture).__name__} {picture!r:.60} as a picture: pass a path, a PIL image or a uint8 tensor C×H×W')
+    x = TF.center_crop(TF.resize(x.cpu(), size, antialias=True), size)
+    return preprocess(x[None].contiguous())[0]
+
+@torch.no_grad()
+def predict(model, # a network, or the path of a model file written by `tinyimagenet train`
+            pictures, # a list of pictures (paths, PIL images, uint8 tensors C×H×W), or one picture
+            k=5, # how many classes per picture, the most probable first
+            tta=False, # average the probabilities of each picture and its mirror image
+            classes=None, # with a network: the wnid of each output (default: the output's index)
+            words=None, # with a network: the name of each output (default: its wnid)
+           ) -> list: # per picture, `k` dicts with 'wnid', 'name' and 'probability'
+    "The `k` most probable classes of each picture, with their wnids, names and probabilities."
+    if isinstance(model, (str, os.PathLike)): model, meta = load_model(model); classes, words = meta['classes'], meta['words']
+    if isinstance(pictures, (str, Path, Image.Image)) or isinstance(pictures, torch.Tensor) and pictures.ndim < 4: pictures = [pictures]
+    xb = torch.stack([to_input(p) for p in pictures]).to(model_device(model))
+    model.eval()
+    probs = _flip_tta(model, xb) if tta else model(xb).softmax(-1)
+    classes = classes or [str(i) for i in range(probs.shape[-1])]
+    words = words or classes
+    top = probs.float().topk(min(k, probs.shape[-1]))
+    return [[{'wnid': classes[i], 'name': words[i], 'probability': p} for p, i in zip(ps, idx)]
+            for ps, idx in zip(top.values.tolist(), top.indices.tolist())]
+
+# %% ../nbs/03_preact_resnet.ipynb #1e4e9702
+class Interpretation:
+    "What `model` predicts for every batch of `dl`, kept for a look at its mistakes: per-class accuracy, confused pairs, top losses."
+    def __init__(self, model:nn.Module,
+                 dl, # batches `(x, y, ...)` in a fixed order (a validation `DeviceDataLoader`); its images `dl.x` are shown
+                 words, # the name of each class
+                 tta=False, # flip TTA, as in `evaluate`
+                ):
+        model.eval()
+        with torch.no_grad(): probs, ys = zip(*[((_flip_tta(model, xb) if tta else model(xb).softmax(-1)).float(), yb) for xb, yb, *_ in dl])
+        self.dl, self.words = dl, list(words)
+        self.probs, self.targets = torch.cat(probs).cpu(), torch.cat(ys).cpu()
+        self.preds = self.probs.argmax(-1)
+        self.losses = F.nll_loss(self.probs.clamp_min(1e-12).log(), self.targets, reduction='none')
+
+    def confusion_matrix(self) -> torch.Tensor:
+        "Counts of (true class, predicted class): rows are true classes."
+        n = len(self.words)
+        return torch.bincount(self.targets * n + self.preds, minlength=n * n).view(n, n)
+
+    def per_class_accuracy(self) -> list:
+        "(name, accuracy, number of images) per class, worst first."
+        cm = self.confusion_matrix()
+        rows = [(w, (cm[i, i] / cm[i].sum()).item() if cm[i].sum() else float('nan'), cm[i].sum().item()) for i, w in enumerate(self.words)]
+        return sorted(rows, key=lambda r: r[1])
+
+    def most_confused(self, n=10) -> list:
+        "The `n` most frequent mistakes as (true name, predicted name, count), most frequent first."
+        cm = self.confusion_matrix().fill_diagonal_(0)
+        counts, idx = cm.flatten().topk(min(n, cm.numel()))
+        return [(self.words[i // len(self.words)], self.words[i % len(self.words)], c) for c, i in zip(counts.tolist(), idx.tolist()) if c]
+
+    def plot_confusion_matrix(self, title=None, max_classes=30):
+        "The confusion matrix as a picture (for at most `max_classes` classes: beyond that, read `most_confused`)."
+        n = len(self.words)
+        if n > max_classes: raise ValueError(f'{n} classes make an unreadable matrix: use most_confused() (or raise max_classes)')
+        cm = self.confusion_matrix()
+        fig, ax = plt.subplots(figsize=(0.45 * n + 2, 0.45 * n + 1.5))
+        ax.imshow(cm, cmap='Blues')
+        for i in range(n):
+            for j in range(n): ax.text(j, i, cm[i, j].item(), ha='center', va='center', fontsize=7, color='white' if cm[i, j] > cm.max() / 2 else 'black')
+        ax.set(xticks=range(n), yticks=range(n), xlabel='predicted', ylabel='true')
+        if title: ax.set_title(title, fontsize=8)
+        ax.set_xticklabels(self.words, rotation=90, fontsize=7); ax.set_yticklabels(self.words, fontsize=7)
+
+    def plot_top_losses(self, n=9, ncols=3, title=None):
+        "The `n` validation images with the highest loss, titled true / predicted / probability of the prediction."
+        top = self.losses.topk(min(n, len(self.losses))).indices
+        fig, axs = plt.subplots(-(-len(top) // ncols), ncols, figsize=(2.2 * ncols, 2.4 * -(-len(top) // ncols)), squeeze=False)
+        for ax in axs.flat: ax.axis('off')
+        for ax, i in zip(axs.flat, top.tolist()):
+            ax.imshow(self.dl.x[i].cpu().permute(1, 2, 0))
+            ax.set_title(f'{self.words[self.targets[i]]}\n/ {self.words[self.preds[i]]}\n{self.probs[i, self.preds[i]]:.2f}', fontsize=7)
+        if title: fig.suptitle(title, fontsize=9)
+        fig.tight_layout()

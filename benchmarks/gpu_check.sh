@@ -1,0 +1,118 @@
+#!/usr/bin/env bash
+# Everything worth measuring on a GPU, in one call of under 8 minutes on one H100 (issue 10):
+#   1. the card (nvidia-smi);
+#   2. the full-size synthetic set in the Tiny ImageNet layout (100,000 + 10,000 JPEGs) and its image cache, written on the
+#      machine's own cores (bench_train.py --prepare-only prints how long each took);
+#   3. bench_train.py eager, then with --compile: `tinyimagenet train` itself, 3 whole epochs each;
+#   4. bench_augment.py (the preprocessors on CUDA, beside the seed's PIL pipeline on the CPU);
+#   5. a 1-epoch `tinyimagenet train --synthetic` end to end on CUDA.
+# Each step has its own time limit, so one that hangs leaves the others' figures. The figures go, as Markdown rows to paste
+# into nbs/benchmarks.md, to $OUT/gpu_check.md when $OUT is set (the device machine), else to benchmarks/gpu_check.md;
+# the whole log goes beside it (gpu_check.log).
+#
+# The device machine starts bare: its python3 has torch with CUDA, torchvision, numpy, Pillow and matplotlib, but not
+# fastcore, fastprogress or torcheval, and it cannot reach a package registry. So, here, from the repository root, once:
+#     bash benchmarks/gpu_check.sh wheels        # downloads them into .whl/ (ignored by git), about 0.3 MB
+# then make exactly this call of the `run` tool (the script installs the wheels there and runs the checkout from PYTHONPATH):
+#     run(command="bash benchmarks/gpu_check.sh", carry=[".whl"], timeout_s=540)
+# (the steps' own limits add up to 440 s; the 540 s leave room for the set-up and the write-up). Then paste the rows of
+# gpu_check.md (it comes back under the reply's files_at) into nbs/benchmarks.md, with the card's name.
+# fastprogress is pinned to 1.0.3 there: later versions import python-fasthtml and its many dependencies.
+#
+# Test it here first, every step at tiny scale on the CPU (5 to 7 minutes on the 2-core machine shared with other work):
+#     GPU_CHECK_TINY=1 OUT=/tmp/gpu_check bash benchmarks/gpu_check.sh
+set -euo pipefail
+export PYTHONUNBUFFERED=1  # output reaches the log as it happens, also from a step that is then killed
+cd "$(dirname "$0")/.."
+
+if [[ ${1:-} == wheels ]]; then
+    python3 -m pip download --no-deps --only-binary=:all: --python-version 3.12 --implementation cp \
+        --platform manylinux_2_28_x86_64 --platform manylinux_2_17_x86_64 --platform manylinux2014_x86_64 \
+        -d .whl fastcore==1.14.5 fastprogress==1.0.3 torcheval==0.0.7
+    exit
+fi
+
+tiny=${GPU_CHECK_TINY:-0}
+out=${OUT:-benchmarks}
+mkdir -p "$out"
+results=$out/gpu_check.md log=$out/gpu_check.log
+work=$(mktemp -d)
+export TINYIMAGENET_DATA=${TINYIMAGENET_DATA:-/tmp/tinyimagenet-data}  # local disk on the device machine
+: > "$log"
+
+if [[ -d .whl ]] && ! python3 -c 'import fastcore, fastprogress, torcheval' 2>/dev/null; then
+    python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target /tmp/site .whl/*.whl
+    export PYTHONPATH=/tmp/site
+fi
+export PYTHONPATH=$PWD${PYTHONPATH:+:$PYTHONPATH}  # this checkout, as `pip install -e .` would give it
+python3 -c 'import tinyimagenet.preact_resnet' || {  # the project and all it imports
+    echo "gpu_check: cannot import the project's requirements: run 'bash benchmarks/gpu_check.sh wheels' here and carry .whl" >&2; exit 1; }
+tinyimagenet=(python3 -c 'import sys; from tinyimagenet.cli import main; sys.exit(main())')  # the `tinyimagenet` command
+
+steps=()
+step() {  # step NAME LIMIT_S COMMAND...: run COMMAND under its own time limit, logging it; a failure doesn't stop the script
+    local name=$1 limit=$2 start=$SECONDS rc=0
+    shift 2
+    echo "== $name (limit ${limit} s): $*" | tee -a "$log"
+    timeout --kill-after=10 "$limit" "$@" 2>&1 | tee -a "$log" || rc=$?  # pipefail: rc is the command's (tee's is 0)
+    local took=$((SECONDS - start)) status=ok
+    if ((rc == 124 || rc == 137)); then status="timed out"; elif ((rc)); then status="failed (exit code $rc)"; fi
+    echo "== $name: $status after $took s" | tee -a "$log"
+    steps+=("| $name | $limit | $took | $status |")
+}
+
+if ((tiny)); then
+    scale=(--tiny) augment=(--n-images 1024 --bs 256 --repeats 1) synthetic=(--synthetic-per-class 20)
+    declare -A limit=([prepare]=60 [eager]=240 [compiled]=600 [augment]=120 [train]=240)  # seconds: a busy 2-core CPU
+else
+    scale=() augment=() synthetic=()
+    declare -A limit=([prepare]=75 [eager]=110 [compiled]=170 [augment]=40 [train]=45)  # 440 s in all: 8 minutes with the set-up
+fi
+
+card=$(nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader 2>/dev/null || echo 'no GPU (nvidia-smi found none)')
+torch=$(python3 -c 'import torch; print(torch.__version__, "CUDA", torch.version.cuda)')
+echo "gpu_check: $card; torch $torch; commit $(git describe --always --dirty 2>/dev/null || echo '?'); tiny=$tiny" | tee -a "$log"
+if command -v nvidia-smi > /dev/null; then nvidia-smi 2>&1 | tee -a "$log"; fi
+
+write_results() {  # the figures so far as Markdown: also when a step hangs or the call itself is stopped (TERM)
+    {
+        echo "# gpu_check.sh: $card"
+        echo
+        echo "$(date -u '+%Y-%m-%d %H:%M UTC'), $SECONDS s in all, commit $(git describe --always --dirty 2>/dev/null || echo '?'), torch $torch$( ((tiny)) && echo ', GPU_CHECK_TINY=1: tiny scale, no speed figures')."
+        echo
+        echo '## `tinyimagenet train` (bench_train.py: the synthetic set in the Tiny ImageNet layout, whole epochs, epoch 0 = warm-up)'
+        echo
+        cat "$work/train.md" 2>/dev/null || echo 'No complete run: see the lines below and gpu_check.log.'
+        echo
+        echo '```text'
+        grep -E '^(bench: |training images/s|all-in seconds|projected 25|BN re-estimation|MFU|peak device memory)' "$log" || true
+        echo '```'
+        echo
+        echo '## Preprocessors on uint8 batches (bench_augment.py: synthetic images)'
+        echo
+        echo '| what | images/s | vs the seed |'
+        echo '|---|---|---|'
+        grep -E '^(seed:|preprocess)' "$log" | sed -E 's/^(.*[^ ]) +([0-9,]+) images\/s *(\((.*)\))?$/| \1 | \2 | \4 |/' || true
+        echo
+        echo '## Steps'
+        echo
+        echo '| step | limit s | took s | status |'
+        echo '|---|---|---|---|'
+        printf '%s\n' "${steps[@]}"
+    } > "$results"
+    echo "gpu_check: figures in $results, log in $log"
+}
+trap write_results EXIT
+trap 'exit 143' TERM INT  # so that a stopped call still writes its figures
+
+step 'synthetic set and image cache' "${limit[prepare]}" python3 benchmarks/bench_train.py "${scale[@]}" --prepare-only
+step 'bench_train.py eager' "${limit[eager]}" python3 benchmarks/bench_train.py "${scale[@]}" --label eager --results "$work/train.md"
+step 'bench_train.py --compile' "${limit[compiled]}" python3 benchmarks/bench_train.py "${scale[@]}" --compile --label compiled --results "$work/train.md"
+step 'bench_augment.py' "${limit[augment]}" python3 benchmarks/bench_augment.py "${augment[@]}"
+step 'tinyimagenet train --synthetic --epochs 1' "${limit[train]}" "${tinyimagenet[@]}" train --synthetic --epochs 1 "${synthetic[@]}" --out "$work/train-synthetic"
+
+trap - EXIT
+write_results
+rm -rf "$work"
+echo
+cat "$results"
