@@ -205,7 +205,7 @@ def run_train(args):
     print(f'training {args.model} (width {width:g}) for {epochs} epochs on {device} ({on}{", compiled" if args.compile else ""}); '
           f'checkpoint after every epoch: {checkpoint}', flush=True)
     try: learn = fit_recipe(args.model, dls, epochs, lr=lr, width=width, speedups=fast, compile=args.compile,
-                            checkpoint=checkpoint, resume=args.resume, settings=settings)
+                            checkpoint=checkpoint, resume=args.resume, settings=settings, device=device)
     except (ValueError, NonFiniteLossError) as e: raise CommandError(str(e)) from None  # e.g. a resume with other settings
     if is_main_process():
         save_model(args.out/'model.pt', learn.model, args.model, width, dls.classes, root, dls.words)

@@ -239,6 +239,7 @@ def fit_recipe(name:str, # a key of `recipes`
                resume=False, # continue from `checkpoint`
                settings:dict=None, # what else shapes the run (bs, augmentation, data...), stored in the checkpoint and checked on resume
                extra_cbs=(), # more callbacks
+               device=None, # default `default_device()`; under `torchrun`, this rank's GPU
               ):
     "Train recipe `name` on `dls` for `n_epochs` with AdamW and one-cycle; returns the `Learner`."
     model, recipe = build_model(name, len(dls.classes), width), recipes[name]
@@ -247,7 +248,7 @@ def fit_recipe(name:str, # a key of `recipes`
     settings = {'recipe': name, 'width': width, 'lr': lr, **(settings or {})}
     cbs = [*([ReestimateBNCB()] if recipe.reestimate_bn else []),
            *([CheckpointCB(checkpoint, resume, settings)] if checkpoint is not None else []), *extra_cbs]
-    return train(model, dls, lr, n_epochs, cbs, speedups=speedups)
+    return train(model, dls, lr, n_epochs, cbs, device=device, speedups=speedups)
 
 # %% ../nbs/03_preact_resnet.ipynb #eb12dcfe
 def save_model(path, # where to write (atomically, with a checksum: `save_state`)
