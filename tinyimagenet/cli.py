@@ -326,7 +326,8 @@ def add_superres(commands):
     p.add_argument('--perceptual', action='store_true', help="add a feature loss on the --encoder classifier's activations to the MSE")
     _add_data_args(p, 'tiny-imagenet', 'the images to learn from (default: %(default)s)', choices=(*datasets, 'photos'))
     _add_run_args(p, 'tinyimagenet-unet', 'unet.pt')
-    p.set_defaults(func=run_superres, device=None)  # the UNet chapter's `superres` picks the device itself
+    _add_device(p)
+    p.set_defaults(func=run_superres)
 
 def run_superres(args):
     "`tinyimagenet superres`."
@@ -335,12 +336,12 @@ def run_superres(args):
     old_run = _prepare_out(args, 'unet.pt')
     encoder = None if args.encoder is None else _load_classifier(args.encoder, '--encoder: ')[0]
     from tinyimagenet.unet import superres, superres_defaults
-    _setup(args)  # the seed
+    device = _setup(args)
     knobs = superres_defaults['full' if args.dataset == 'tiny-imagenet' else 'small']
     root = _data_root(args)
     _start_over(args, old_run)
     try: unet = superres(args.out, root, args.epochs or knobs['n_epochs'], args.bs or knobs['bs'], args.lr or knobs['lr'], knobs['crop'],
-                         encoder, args.perceptual, args.resume, knobs['nfs'], knobs['n_blocks'])
+                         encoder, args.perceptual, args.resume, knobs['nfs'], knobs['n_blocks'], device)
     except ValueError as e: raise CommandError(str(e)) from None  # e.g. a resume with other settings
     print(f'UNet written to {unet}')
     return 0

@@ -288,9 +288,10 @@ def train_superres(model:nn.Module, # a `TinyUNet`
                    n_epochs=2,
                    loss_func=F.mse_loss, # called as `loss_func(preds, targets)`, e.g. `FeatureLoss`
                    extra_cbs=(), # more callbacks, e.g. `CheckpointCB`, `FreezeCB`
+                   device=None, # default `default_device()`
                   ) -> Learner:
     "Train `model` with AdamW and OneCycleLR, showing PSNR and SSIM beside bicubic's; return the `Learner`."
-    return train(model, dls, lr, n_epochs, extra_cbs, loss_func, superres_metrics(), plot=False)
+    return train(model, dls, lr, n_epochs, extra_cbs, loss_func, superres_metrics(), plot=False, device=device)
 
 # %% ../nbs/04_unet.ipynb #deeba917
 def gain(learn:Learner) -> dict:
@@ -431,6 +432,7 @@ def superres(out, # directory for `checkpoint.pt` (every epoch) and `unet.pt` (a
              resume=False, # continue from `out/checkpoint.pt`, with the same settings
              nfs=_full['nfs'], # widths of a UNet trained from scratch (an encoder brings its own)
              n_blocks=_full['n_blocks'], # blocks per down stage of a UNet trained from scratch
+             device=None, # default `default_device()`
             ) -> Path:
     "Train a `TinyUNet` on `path` as `tinyimagenet superres` does; return the path of the saved `unet.pt`."
     if perceptual and encoder is None:
@@ -440,5 +442,6 @@ def superres(out, # directory for `checkpoint.pt` (every epoch) and `unet.pt` (a
     model = TinyUNet(nfs, n_blocks) if encoder is None else TinyUNet.from_classifier(encoder)
     settings = dict(lr=lr, bs=bs, crop=crop, data=str(root.resolve()), encoder=encoder is not None, perceptual=perceptual, **model.config)
     cbs = [CheckpointCB(out/'checkpoint.pt', resume=resume, settings=settings), *([] if encoder is None else [FreezeCB(n_epochs=1)])]
-    train_superres(model, get_superres_dls(bs, crop, root), lr, n_epochs, FeatureLoss(encoder.layers) if perceptual else F.mse_loss, cbs)
+    train_superres(model, get_superres_dls(bs, crop, root, device), lr, n_epochs, FeatureLoss(encoder.layers) if perceptual else F.mse_loss,
+                   cbs, device)
     return save_unet(model, out/'unet.pt')
