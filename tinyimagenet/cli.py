@@ -85,12 +85,10 @@ def _data_root(args) -> Path:
         raise CommandError(f'could not prepare the {args.dataset} set in {where}: {str(e).rstrip(".")}. Run `{args.command_line}` again{more}') from None
 
 def _writable(folder:Path, flag:str):
-    "Make `folder` if missing and create a file in it, so that an output folder that cannot be written fails before the work."
-    if folder.exists() and not folder.is_dir(): raise CommandError(f'{flag} {folder} is a file, not a folder: pass a folder for the results')
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-        with tempfile.TemporaryFile(dir=folder): pass
-    except OSError as e: raise CommandError(f'{flag} {folder}: cannot write there ({e.strerror or e}); pass a folder you can write to') from None
+    "`data.check_writable(folder)`, with its error as this command's, naming `flag`."
+    from tinyimagenet.data import check_writable
+    try: check_writable(folder)
+    except ValueError as e: raise CommandError(f'{flag} {e}') from None
 
 def _prepare_out(args, model_file) -> list:
     "Check `--out` before any work (a run there needs --resume or --force; it must be writable); return the files of the run there."

@@ -4,15 +4,15 @@
 
 # %% auto #0
 __all__ = ['mean', 'std', 'TA_OPS', 'TA_MAGNITUDES', 'TA_SIGNED', 'FASHION_MNIST_URL', 'FASHION_MNIST_CLASSES', 'DATASETS', 'URL',
-           'MD5', 'is_test_run', 'real_or_test', 'default_device', 'data_dir', 'write_atomically', 'norm', 'denorm',
-           'preprocess', 'pad_crop_flip', 'erase', 'preprocess_and_augment', 'trivial_augment',
+           'MD5', 'is_test_run', 'real_or_test', 'default_device', 'data_dir', 'write_atomically', 'check_writable',
+           'norm', 'denorm', 'preprocess', 'pad_crop_flip', 'erase', 'preprocess_and_augment', 'trivial_augment',
            'preprocess_and_trivial_augment', 'make_synthetic_tiny_imagenet', 'make_fashion_mnist_tiny_imagenet',
-           'dataset_path', 'tiny_imagenet', 'read_picture', 'read_image', 'TinyImageNet', 'shard', 'fits_on_device',
-           'DeviceDataLoader', 'DataLoaders', 'get_imagenet_dls', 'viz']
+           'dataset_path', 'tiny_imagenet', 'read_picture', 'read_image', 'EmptyClassWarning', 'TinyImageNet', 'shard',
+           'fits_on_device', 'DeviceDataLoader', 'DataLoaders', 'get_imagenet_dls', 'viz']
 
 # %% ../nbs/00_data.ipynb #7b4d8171
 import errno, functools, glob, gzip, hashlib, http.client, io, json, math, multiprocessing, os, secrets, shutil, signal, sys, time
-import textwrap, warnings, zipfile, zlib
+import tempfile, textwrap, warnings, zipfile, zlib
 import urllib.error, urllib.request
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from pathlib import Path, PurePosixPath, PureWindowsPath
@@ -118,6 +118,18 @@ def _progress(items, # what to iterate over
             done = f'{k_units:,.0f}{unit}' + (f' of {total:,.0f}{unit} ({k_units/total:.0%})' if total else '')
             print(f'{cr}{what}: {done}, {now - start:.0f} s', end=end, flush=True)
     if shown: print(f'{cr}{what}: done in {time.monotonic() - start:.0f} s', flush=True)
+
+# %% ../nbs/00_data.ipynb #996d446d
+def check_writable(folder, # an output folder; made if missing
+                  ) -> Path:
+    "Make `folder` if needed and create a file in it: an output folder that cannot be written fails here, before any work."
+    folder = Path(folder)
+    if folder.exists() and not folder.is_dir(): raise ValueError(f'{folder} is a file, not a folder: pass a folder for the results')
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=folder): pass
+    except OSError as e: raise ValueError(f'{folder}: cannot write there ({e.strerror or e}); pass a folder you can write to') from None
+    return folder
 
 # %% ../nbs/00_data.ipynb #d68d28f2
 mean = torch.tensor([0.48, 0.40, 0.31])
@@ -769,11 +781,14 @@ def _jpegs(root, d) -> dict:
     except FileNotFoundError: raise FileNotFoundError(f"{root/d} is missing: {root} is not a complete Tiny ImageNet directory") from None
     return {e.name: (f'{d}/{e.name}', (st := e.stat()).st_size, st.st_mtime_ns, st.st_ctime_ns) for e in entries}
 
+class EmptyClassWarning(UserWarning):
+    "A class of `wnids.txt` has no training images: it cannot be learnt (harmless where labels are not used, as in super-resolution)."
+
 def _train_files(root, wnids):
     files, labels = [], []
     for c, wnid in enumerate(wnids):
         found = _jpegs(root, f'train/{wnid}/images')
-        if not found: warnings.warn(f"{root/'train'/wnid/'images'} has no images: class {wnid} (line {c + 1} of wnids.txt) cannot be learnt")
+        if not found: warnings.warn(f"{root/'train'/wnid/'images'} has no images: class {wnid} (line {c + 1} of wnids.txt) cannot be learnt", EmptyClassWarning)
         files += [found[name] for name in sorted(found)]
         labels += [c]*len(found)
     if stray := sorted({d.name for d in (root/'train').iterdir() if d.is_dir()} - set(wnids)):

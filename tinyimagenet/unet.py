@@ -9,7 +9,7 @@ __all__ = ['superres_defaults', 'photographs', 'downsample', 'upsample', 'superr
            'show', 'FeatureLoss', 'FreezeCB', 'save_unet', 'load_unet', 'upscale', 'upscale_images', 'superres']
 
 # %% ../nbs/04_unet.ipynb #fd106e11
-import tempfile, warnings
+import warnings
 from copy import deepcopy
 from functools import partial
 from pathlib import Path
@@ -23,7 +23,7 @@ from torch import nn
 from torcheval.metrics import Metric, PeakSignalNoiseRatio
 
 from .blocks import PreactivationConv, PreactivationResidualConv, init_leaky_weights
-from .data import DataLoaders, DeviceDataLoader, TinyImageNet, dataset_path, denorm, preprocess, read_picture, write_atomically
+from .data import DataLoaders, DeviceDataLoader, EmptyClassWarning, TinyImageNet, check_writable, dataset_path, denorm, preprocess, read_picture, write_atomically
 from .data import _save_jpeg, _write_once  # the synthetic set's JPEG writer and its write-once-then-rename
 from .learner import Callback, CheckpointCB, Learner, load_state, model_device, save_state, train, unwrap
 from .preact_resnet import TinyImagePreactivationResNet, TinyImageResNet, residual_blocks, seed_n_blocks, seed_nfs
@@ -145,7 +145,7 @@ def get_superres_dls(bs=64, # batch size
     if crop % 32: raise ValueError(f'crop={crop}: the UNet needs sizes divisible by 32; use 32 or 64.')
     root = Path(path) if path is not None else dataset_path()
     with warnings.catch_warnings():  # the labels are dropped, so a class without training images (a held-out photograph) is fine
-        warnings.filterwarnings('ignore', message='.* has no images: class .* cannot be learnt')
+        warnings.simplefilter('ignore', EmptyClassWarning)
         train = TinyImageNet(root, 'train')
     valid = TinyImageNet(root, 'val')
     return DataLoaders(DeviceDataLoader(train.images, train.labels, bs, shuffle=True, drop_last=True, device=device,
@@ -379,15 +379,6 @@ def load_unet(path, # a file written by `save_unet` (`tinyimagenet superres` wri
     return model.to(device or 'cpu').eval()
 
 # %% ../nbs/04_unet.ipynb #a31f7586
-def _check_writable(folder:Path) -> Path:
-    "Make `folder` if needed and create a file in it, so that an output folder that cannot be written fails before any work."
-    folder = Path(folder)
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-        with tempfile.TemporaryFile(dir=folder): pass
-    except OSError as e: raise ValueError(f'Cannot write to {folder} ({e.strerror or e}): choose an output folder you can write to.') from None
-    return folder
-
 @torch.no_grad()
 def upscale(model:TinyUNet, # usually trained; its device is used
             img:torch.Tensor, # a uint8 picture 3×H×W
@@ -409,7 +400,7 @@ def upscale_images(model:TinyUNet, # the UNet, e.g. from `load_unet`
     outs = [Path(out_dir)/f'{p.stem}_2x.png' for p in paths]
     if len(set(outs)) < len(outs):
         raise ValueError(f'Two pictures would both be written to the same file: {sorted(map(str, paths))} have repeated names; upscale them into different --out directories.')
-    _check_writable(out_dir)
+    check_writable(out_dir)
     for k, (p, out) in enumerate(zip(paths, outs)):
         try: big = upscale(model, read_picture(p))
         except (FileNotFoundError, ValueError) as e:
@@ -437,7 +428,7 @@ def superres(out, # directory for `checkpoint.pt` (every epoch) and `unet.pt` (a
     "Train a `TinyUNet` on `path` as `tinyimagenet superres` does; return the path of the saved `unet.pt`."
     if perceptual and encoder is None:
         raise ValueError("The perceptual loss compares a classifier's activations: give a trained classifier (--encoder MODEL).")
-    out = _check_writable(out)
+    out = check_writable(out)
     root = Path(path) if path is not None else dataset_path()
     model = TinyUNet(nfs, n_blocks) if encoder is None else TinyUNet.from_classifier(encoder)
     settings = dict(lr=lr, bs=bs, crop=crop, data=str(root.resolve()), encoder=encoder is not None, perceptual=perceptual, **model.config)
