@@ -15,7 +15,8 @@ import argparse, os, platform, time
 import torch
 from PIL import Image
 from torchvision import transforms as T
-from tinyimagenet.data import mean, std, preprocess, preprocess_and_augment, preprocess_and_trivial_augment
+from tinyimagenet.augment import preprocess_and_augment, preprocess_and_trivial_augment
+from tinyimagenet.data import mean, std, preprocess
 
 
 def synthetic_images(n, seed=0):

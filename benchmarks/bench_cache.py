@@ -12,7 +12,8 @@ Usage: python benchmarks/bench_cache.py [--root DIR]
 import argparse, os, resource, shutil, subprocess, sys, time
 from pathlib import Path
 
-from tinyimagenet.data import TinyImageNet, data_dir, make_synthetic_tiny_imagenet, _workers, _read_classes, _train_files, _val_files, _fingerprint
+from tinyimagenet.core import data_dir
+from tinyimagenet.data import TinyImageNet, make_synthetic_tiny_imagenet, _workers, _read_classes, _train_files, _val_files, _fingerprint
 
 def fingerprint_s(root):
     "Seconds to list both splits' source files (a stat each) and fingerprint them, as every load does."

@@ -14,8 +14,9 @@ The synthetic set (200 classes, 500 train + 50 val per class) is built once by `
 import argparse, os, time
 import torch
 from bench_augment import seed_images_per_s, synthetic_images
-from tinyimagenet.data import (data_dir, get_imagenet_dls, make_synthetic_tiny_imagenet, preprocess, preprocess_and_augment,
-                               preprocess_and_trivial_augment)
+from tinyimagenet.augment import preprocess_and_augment, preprocess_and_trivial_augment
+from tinyimagenet.core import data_dir
+from tinyimagenet.data import get_imagenet_dls, make_synthetic_tiny_imagenet, preprocess
 
 def rss_gb():
     "Anonymous and file-backed resident memory of this process, in GB, from /proc/self/status."

@@ -23,7 +23,8 @@ from unittest import mock
 import torch
 
 from tinyimagenet import cli, preact_resnet
-from tinyimagenet.data import TinyImageNet, data_dir, make_synthetic_tiny_imagenet
+from tinyimagenet.core import data_dir
+from tinyimagenet.data import TinyImageNet, make_synthetic_tiny_imagenet
 from tinyimagenet.learner import Callback, model_device, summarize
 
 # The synthetic set of each scale (n_classes, train_per_class, val_per_class), and what `--tiny` passes to the command.
@@ -109,7 +110,7 @@ def main():
     parser.add_argument('--tiny', action='store_true', help='a tiny synthetic set ({} classes, {} training and {} validation images each), {}, 2 epochs: '
                         'checks the script, measures nothing worth quoting'.format(*scales['tiny'], ' '.join(tiny_train_args)))
     parser.add_argument('--epochs', type=int, help='epochs to run (default 3; 2 with --tiny); epoch 0 counts as warm-up')
-    parser.add_argument('--data', type=Path, help='where the synthetic set goes (default: under tinyimagenet.data.data_dir())')
+    parser.add_argument('--data', type=Path, help='where the synthetic set goes (default: under tinyimagenet.core.data_dir())')
     parser.add_argument('--prepare-only', action='store_true', help='write the synthetic set and its image cache, then stop')
     parser.add_argument('--label', help='names this run in the --results row (default: eager or compiled)')
     parser.add_argument('--results', type=Path, help='append a Markdown table row of the figures to this file')

@@ -8,7 +8,7 @@ __all__ = ['positive_int', 'positive_float', 'datasets', 'augmentations', 'recip
            'add_superres', 'run_superres', 'add_upscale', 'run_upscale', 'get_parser', 'main']
 
 # %% ../nbs/05_cli.ipynb #d046da19
-import argparse, csv, io, json, math, os, shlex, sys, tempfile, traceback, warnings
+import argparse, csv, io, json, math, os, shlex, sys, traceback, warnings
 from pathlib import Path
 
 from . import __version__
@@ -57,6 +57,10 @@ def _add_run_args(p, out, model_file):
     again.add_argument('--force', action='store_true', help='start over in an OUT that holds a run, deleting its files')
     p.add_argument('--seed', type=int, help='seed the random generators, for a run that repeats exactly on the same machine')
 
+def _command(commands, name, help, description, epilog):
+    "Register the subcommand `name`; its epilog (the exit statuses, examples) is printed as written."
+    return commands.add_parser(name, help=help, description=description, epilog=epilog, formatter_class=argparse.RawDescriptionHelpFormatter)
+
 def _add_device(p):
     "`--device`, for the commands that can choose theirs."
     p.add_argument('--device', help='cpu, cuda, cuda:1, mps, ... (default: CUDA if there is a GPU, else MPS, else the CPU)')
@@ -70,7 +74,8 @@ def _data_root(args) -> Path:
                                'or the folder that holds the sets; leave --data out for the default folder')
     if args.train_per_class and args.dataset not in ('fashion-mnist', 'synthetic'):
         raise CommandError(f'--train-per-class sizes the generated sets (fashion-mnist, synthetic), not {args.dataset}')
-    from tinyimagenet.data import data_dir, dataset_path
+    from tinyimagenet.core import data_dir
+    from tinyimagenet.data import dataset_path
     where = (args.data or data_dir()).resolve()
     print(f'data: the {args.dataset} set in {where} (made there the first time, then cached)', flush=True)
     try:
@@ -85,8 +90,8 @@ def _data_root(args) -> Path:
         raise CommandError(f'could not prepare the {args.dataset} set in {where}: {str(e).rstrip(".")}. Run `{args.command_line}` again{more}') from None
 
 def _writable(folder:Path, flag:str):
-    "`data.check_writable(folder)`, with its error as this command's, naming `flag`."
-    from tinyimagenet.data import check_writable
+    "`core.check_writable(folder)`, with its error as this command's, naming `flag`."
+    from tinyimagenet.core import check_writable
     try: check_writable(folder)
     except ValueError as e: raise CommandError(f'{flag} {e}') from None
 
@@ -121,7 +126,7 @@ def _setup(args):
     return device
 
 # %% ../nbs/05_cli.ipynb #43863b6a
-augmentations = {'trivial': 'preprocess_and_trivial_augment', 'basic': 'preprocess_and_augment', 'none': 'preprocess'}  # functions of tinyimagenet.data
+augmentations = {'trivial': 'preprocess_and_trivial_augment', 'basic': 'preprocess_and_augment', 'none': 'preprocess'}  # names in tinyimagenet.augment (`preprocess` comes from tinyimagenet.data)
 recipe_names = ('preact', 'seed', 'postact')  # the keys of tinyimagenet.preact_resnet.recipes, listed here so that --help needs no torch
 train_defaults = {'full': dict(epochs=25, bs=512, width=1.),  # tiny-imagenet: fit_recipe's and get_imagenet_dls's defaults
                   'small': dict(epochs=5, bs=64, width=0.25)}  # fashion-mnist and synthetic
@@ -154,8 +159,8 @@ off, --X turns one on. Under torchrun --nproc_per_node N the same command trains
 
 def add_train(commands):
     "Register `tinyimagenet train`."
-    p = commands.add_parser('train', help='train a classifier', description='Train a classifier on Tiny ImageNet or one of the small sets.',
-                            epilog=_train_help, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = _command(commands, 'train', help='train a classifier', description='Train a classifier on Tiny ImageNet or one of the small sets.',
+                 epilog=_train_help)
     p.add_argument('--model', choices=recipe_names, default='preact',
                    help="preact: this project's pre-activation net (default); seed: the seed notebook's (see the README); postact: the post-activation baseline")
     p.add_argument('--epochs', type=positive_int, help=f"epochs (default {_full['epochs']}; {_small['epochs']} on the small sets)")
@@ -174,7 +179,7 @@ def add_train(commands):
 
 def _write_metrics(out:Path, settings:dict, history:list):
     "Write the run's settings and history to `out/metrics.json`, and the history to `out/metrics.csv`."
-    from tinyimagenet.data import write_atomically
+    from tinyimagenet.core import write_atomically
     write_atomically(out/'metrics.json', lambda f: f.write(json.dumps({'settings': settings, 'history': history}, indent=1).encode()))
     text = io.StringIO()
     writer = csv.DictWriter(text, fieldnames=list(dict.fromkeys(k for row in history for k in row)))
@@ -187,14 +192,14 @@ def run_train(args):
     epochs, bs, width = args.epochs or defaults['epochs'], args.bs or defaults['bs'], args.width or defaults['width']
     old_run, checkpoint = _prepare_out(args, 'model.pt'), args.out/'checkpoint.pt'
     import torch.distributed as dist
-    from tinyimagenet import data
+    from tinyimagenet import augment, data
     from tinyimagenet.learner import NonFiniteLossError, is_main_process, speedups
     from tinyimagenet.preact_resnet import fit_recipe, recipes, save_model
     device = _setup(args)
     world = dist.get_world_size() if dist.is_initialized() else 1
     if bs % world: raise CommandError(f'--bs {bs} cannot be split evenly over {world} processes: use a multiple of {world}')
     root = _data_root(args)
-    dls = data.get_imagenet_dls(bs // world, getattr(data, augmentations[args.augment]), path=root, device=device)
+    dls = data.get_imagenet_dls(bs // world, getattr(augment, augmentations[args.augment]), path=root, device=device)
     lr = args.lr or recipes[args.model].lr
     settings = dict(recipe=args.model, data=str(root), epochs=epochs, bs=bs, lr=lr, augment=args.augment, width=width, seed=args.seed)
     fast = speedups(device, **{name: getattr(args, name) for name in speedup_flags})
@@ -203,7 +208,7 @@ def run_train(args):
     print(f'training {args.model} (width {width:g}) for {epochs} epochs on {device} ({on}{", compiled" if args.compile else ""}); '
           f'checkpoint after every epoch: {checkpoint}', flush=True)
     try: learn = fit_recipe(args.model, dls, epochs, lr=lr, width=width, speedups=fast, compile=args.compile,
-                            checkpoint=checkpoint, resume=args.resume, settings=settings, device=device)
+                            checkpoint=checkpoint, resume=args.resume, settings=settings, plot=False, device=device)
     except (ValueError, NonFiniteLossError) as e: raise CommandError(str(e)) from None  # e.g. a resume with other settings
     if is_main_process():
         save_model(args.out/'model.pt', learn.model, args.model, width, dls.classes, root, dls.words)
@@ -215,9 +220,9 @@ def run_train(args):
 # %% ../nbs/05_cli.ipynb #6c09fe8e
 def add_evaluate(commands):
     "Register `tinyimagenet evaluate`."
-    p = commands.add_parser('evaluate', help='top-1 and top-5 validation accuracy of a trained model',
-                            description='Print the top-1 and top-5 accuracy of a model file written by `tinyimagenet train` on the validation set it was trained for.',
-                            epilog=_exit_help, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = _command(commands, 'evaluate', help='top-1 and top-5 validation accuracy of a trained model',
+                 description='Print the top-1 and top-5 accuracy of a model file written by `tinyimagenet train` on the validation set it was trained for.',
+                 epilog=_exit_help)
     p.add_argument('model', type=Path, metavar='MODEL', help='a model file, e.g. OUT/model.pt')
     p.add_argument('--bs', type=positive_int, default=512, help='batch size (default: %(default)s)')
     p.add_argument('--tta', action='store_true', help="average each image's prediction with its mirror image's (flip TTA)")
@@ -250,7 +255,8 @@ def run_evaluate(args):
     model, meta = _load_classifier(args.model)
     root = _evaluation_root(args, meta)
     if args.per_class: _writable(args.per_class.parent, '--per-class')
-    from tinyimagenet.data import get_imagenet_dls, write_atomically
+    from tinyimagenet.core import write_atomically
+    from tinyimagenet.data import get_imagenet_dls
     from tinyimagenet.preact_resnet import Interpretation, evaluate
     device = _setup(args)
     dls = get_imagenet_dls(args.bs, path=root, device=device)
@@ -270,11 +276,11 @@ def run_evaluate(args):
 
 def add_predict(commands):
     "Register `tinyimagenet predict`."
-    p = commands.add_parser('predict', help='the most likely classes of pictures, by a trained model',
-                            description="Print the most probable classes of each IMAGE by a model file written by `tinyimagenet train`. "
-                                        "Each picture is converted to RGB, its shorter side resized to 64 pixels and its centre cropped, "
-                                        "as the network was trained; no dataset is needed.",
-                            epilog=_exit_help, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = _command(commands, 'predict', help='the most likely classes of pictures, by a trained model',
+                 description="Print the most probable classes of each IMAGE by a model file written by `tinyimagenet train`. "
+                             "Each picture is converted to RGB, its shorter side resized to 64 pixels and its centre cropped, "
+                             "as the network was trained; no dataset is needed.",
+                 epilog=_exit_help)
     p.add_argument('model', type=Path, metavar='MODEL', help='a model file, e.g. OUT/model.pt')
     p.add_argument('images', type=Path, nargs='+', metavar='IMAGE', help='pictures of any size, in any format Pillow reads (PNG, JPEG, ...)')
     p.add_argument('--top', type=positive_int, default=5, metavar='K', help='classes per picture, the most probable first (default: %(default)s)')
@@ -313,10 +319,10 @@ a run is refused unless --resume continues it or --force deletes it.
 
 def add_superres(commands):
     "Register `tinyimagenet superres`."
-    p = commands.add_parser('superres', help='train the super-resolution UNet (32x32 -> 64x64)',
-                            description='Train a UNet to restore 64x64 images from 32x32 ones, printing PSNR and SSIM '
-                                        "beside bicubic interpolation's after every epoch.",
-                            epilog=_superres_help, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = _command(commands, 'superres', help='train the super-resolution UNet (32x32 -> 64x64)',
+                 description='Train a UNet to restore 64x64 images from 32x32 ones, printing PSNR and SSIM '
+                             "beside bicubic interpolation's after every epoch.",
+                 epilog=_superres_help)
     p.add_argument('--epochs', type=positive_int, help='epochs (default: tinyimagenet.unet.superres_defaults, 10 at full scale)')
     p.add_argument('--bs', type=positive_int, help='batch size (default: superres_defaults, 128 at full scale)')
     p.add_argument('--lr', type=positive_float, help='peak learning rate of the one-cycle schedule (default: superres_defaults, 0.002 at full scale)')
@@ -357,9 +363,9 @@ wrote before it.
 
 def add_upscale(commands):
     "Register `tinyimagenet upscale`."
-    p = commands.add_parser('upscale', help='double the size of pictures with a trained UNet',
-                            description='Write a 2x upscaled copy of each IMAGE to OUT/NAME_2x.png.',
-                            epilog=_upscale_help, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = _command(commands, 'upscale', help='double the size of pictures with a trained UNet',
+                 description='Write a 2x upscaled copy of each IMAGE to OUT/NAME_2x.png.',
+                 epilog=_upscale_help)
     p.add_argument('model', type=Path, metavar='MODEL', help='a unet.pt written by `tinyimagenet superres`')
     p.add_argument('images', type=Path, nargs='+', metavar='IMAGE', help='pictures of any size, in any format Pillow reads (PNG, JPEG, ...)')
     p.add_argument('--out', type=Path, default=Path('upscaled'), help='where the upscaled pictures go (default: %(default)s)')

@@ -4,11 +4,11 @@
 
 # %% auto #0
 __all__ = ['events', 'CancelFitException', 'CancelEpochException', 'CancelBatchException', 'Callback', 'is_main_process',
-           'Learner', 'NonFiniteLossError', 'NonFiniteGuardCB', 'setup_device', 'to_device', 'unwrap', 'model_device',
-           'DeviceCB', 'MetricsCB', 'ProgressCB', 'BatchSchedulerCB', 'count_host_reads', 'Speedups', 'speedups',
-           'MixedPrecisionCB', 'GradientClipCB', 'adamw', 'train', 'smooth_losses', 'LRFinderCB', 'suggest_lr',
-           'valley_lr', 'LRFind', 'lr_find', 'find_modules', 'Summary', 'summarize', 'ActivationStatsCB', 'save_state',
-           'load_state', 'save_checkpoint', 'load_checkpoint', 'CheckpointCB']
+           'Learner', 'NonFiniteLossError', 'NonFiniteGuardCB', 'setup_device', 'unwrap', 'model_device', 'DeviceCB',
+           'MetricsCB', 'ProgressCB', 'BatchSchedulerCB', 'Speedups', 'speedups', 'MixedPrecisionCB', 'GradientClipCB',
+           'adamw', 'train', 'smooth_losses', 'LRFinderCB', 'suggest_lr', 'valley_lr', 'LRFind', 'lr_find',
+           'find_modules', 'Summary', 'summarize', 'ActivationStatsCB', 'save_state', 'load_state', 'save_network',
+           'load_network', 'save_checkpoint', 'load_checkpoint', 'CheckpointCB']
 
 # %% ../nbs/02_learner.ipynb #6bd7a084
 import hashlib, io, json, math, os, re, sys, threading, time, warnings
@@ -27,14 +27,13 @@ from fastcore.foundation import L
 from fastprogress.fastprogress import IN_NOTEBOOK, master_bar, progress_bar
 from torch import nn
 from torch.nn.parallel import DistributedDataParallel
-from torch.overrides import TorchFunctionMode
 from torch.utils._pytree import tree_flatten, tree_unflatten
 with warnings.catch_warnings():  # torcheval 0.0.7 uses torch.jit.script, which torch 2.14 calls deprecated on import
     warnings.simplefilter('ignore', FutureWarning)
     from torcheval.metrics import Mean, MulticlassAccuracy
     from torcheval.metrics.toolkit import sync_and_compute
 
-from .data import default_device, write_atomically
+from .core import default_device, to_device, write_atomically
 
 # %% ../nbs/02_learner.ipynb #dc5751f1
 class CancelFitException(Exception):
@@ -189,13 +188,6 @@ def setup_device(device=None) -> torch.device:
         if not dist.is_initialized(): dist.init_process_group('nccl' if device.type == 'cuda' else 'gloo')
     return device
 
-def to_device(x, device):
-    "Move a tensor, or the tensors in a (nested) tuple, list or dict, to `device`."
-    if isinstance(x, torch.Tensor): return x.to(device, non_blocking=True)
-    if isinstance(x, dict): return {k: to_device(v, device) for k, v in x.items()}
-    if isinstance(x, (list, tuple)): return type(x)(to_device(o, device) for o in x)
-    return x
-
 def unwrap(model):
     "The model inside a `DistributedDataParallel` wrapper, or `model` itself."
     return model.module if isinstance(model, DistributedDataParallel) else model
@@ -326,38 +318,6 @@ class BatchSchedulerCB(Callback):
     def after_step(self, learn): self.sched.step()
     def state_dict(self): return self.sched.state_dict()
     def load_state_dict(self, state): self.sched.load_state_dict(state)
-
-# %% ../nbs/02_learner.ipynb #24c8d709
-_HOST_READS = {'item', 'tolist', 'numpy', 'cpu', '__bool__', '__float__', '__int__', '__index__', '__complex__', '__format__',
-               '__array__', 'nonzero', 'argwhere', 'unique', 'masked_select', 'equal', 'allclose', 'is_nonzero'}
-_TORCH = os.path.dirname(torch.__file__) + os.sep
-_OPTIM = os.path.join(_TORCH, 'optim') + os.sep
-
-class count_host_reads(TorchFunctionMode):
-    "Within `with count_host_reads() as reads:`, record each torch call that reads a tensor's value on the host, in `reads.calls`."
-    def __init__(self):
-        super().__init__()
-        self.calls = [] # (name, 'file:line' of the caller) per read
-
-    def __torch_function__(self, func, types, args=(), kwargs=None):
-        kwargs = kwargs or {}
-        name = getattr(func, '__name__', '')
-        if name in _HOST_READS or (name in ('to', 'copy_') and self._to_host(name, args, kwargs)):
-            frame = sys._getframe(1)
-            while frame.f_back and frame.f_code.co_filename.startswith(_TORCH) and not frame.f_code.co_filename.startswith(_OPTIM):
-                frame = frame.f_back  # from torch's dispatch to the code that asked
-            # torch.optim reads its step counters, which stay on the CPU when training on a GPU: not a device read
-            if not frame.f_code.co_filename.startswith(_OPTIM): self.calls.append((name, f'{frame.f_code.co_filename}:{frame.f_lineno}'))
-        return func(*args, **kwargs)
-
-    @staticmethod
-    def _to_host(name, args, kwargs):
-        "Whether `Tensor.to` or `Tensor.copy_` copies from another device to the CPU."
-        if name == 'copy_': return args[0].device.type == 'cpu' and args[1].device.type != 'cpu'
-        device = torch._C._nn._parse_to(*args[1:], **{k: v for k, v in kwargs.items() if k != 'copy'})[0]
-        return device is not None and device.type == 'cpu' and args[0].device.type != 'cpu'
-
-    def __len__(self): return len(self.calls)
 
 # %% ../nbs/02_learner.ipynb #de39b475
 class Speedups(NamedTuple):
@@ -685,6 +645,32 @@ def load_state(path, # a file written by `save_state` (or, with a warning, a pla
     if not checked: warnings.warn(f'{path} was written before files carried a checksum, so it cannot be checked for damage; '
                                   'save it again to add one.', stacklevel=2)
     return state
+
+# %% ../nbs/02_learner.ipynb #53a24a67
+def save_network(path, # where to write (atomically, with a checksum: `save_state`)
+                 model:nn.Module, # its weights are saved (from inside a `DistributedDataParallel` wrapper if there is one)
+                 kind:str, # what the file is, e.g. 'model' or 'unet'; `load_network` checks it
+                 **config, # what rebuilding the network takes, and anything else to keep with it: plain Python values
+                ) -> Path:
+    "Write `config` and `model`'s weights to `path`."
+    return save_state(path, {**config, 'model': unwrap(model).state_dict()}, kind)
+
+def load_network(path, # a file written by `save_network`
+                 kind:str, # the kind it was written as
+                 build, # `build(config) -> nn.Module`: a network of the saved shape, to load the weights into
+                 advice:str, # what to do instead, for the errors: e.g. 'pass the model.pt that `tinyimagenet train` wrote'
+                ) -> tuple: # the network (on the CPU, in eval mode) and its config
+    "Rebuild the network saved at `path`: check its kind and checksum, `build` it from its config, load its weights."
+    try: state = load_state(path, kind)
+    except FileNotFoundError: raise FileNotFoundError(f'No {kind} file at {path}: {advice}') from None
+    config = {k: v for k, v in state.items() if k != 'model'}
+    try:
+        model = build(config)
+        model.load_state_dict(state['model'])
+    except (KeyError, TypeError, ValueError, RuntimeError) as e:
+        why = f'it has no {e.args[0]}' if isinstance(e, KeyError) else ' '.join(str(e).split())[:300]  # torch's list of mismatches, cut short
+        raise ValueError(f'{path} does not hold a network this version can rebuild ({why}): {advice}') from None
+    return model.eval(), config
 
 # %% ../nbs/02_learner.ipynb #9c95aaeb
 def _plain(settings) -> dict:

@@ -24,8 +24,8 @@ from torch import nn
 
 from .blocks import (Conv, GeneralReLU, PreactivationResidualConv, ResidualConvBlock, StackableResidualConvBlock,
                                  init_leaky_weights)
-from .data import DeviceDataLoader, denorm, preprocess, read_picture
-from .learner import (CheckpointCB, Callback, MixedPrecisionCB, Speedups, load_state, model_device, save_state, train,
+from .data import DeviceDataLoader, preprocess, read_picture
+from .learner import (CheckpointCB, Callback, MixedPrecisionCB, Speedups, load_network, model_device, save_network, train,
                                   unwrap)
 from torcheval.metrics import MulticlassAccuracy
 
@@ -69,9 +69,10 @@ class TinyImageResNet(nn.Module):
 class TinyImagePreactivationResNet(TinyImageResNet):
     "Pre-activation ResNet: the same stem, stacks of `PreactivationResidualConv`, then GeneralReLU and BatchNorm2d before the head."
     block = PreactivationResidualConv
-    def __init__(self, nfs, n_blocks, n_outputs=10, p_drop=0.1, always_idconv=True):
-        super().__init__(nfs, n_blocks, n_outputs, p_drop, always_idconv)
-        self.act, self.conv_norm = GeneralReLU(), nn.BatchNorm2d(nfs[-1])  # the identity path has no non-linearity of its own
+    def __init__(self, *args, # `TinyImageResNet`'s arguments: `nfs`, `n_blocks`, `n_outputs`, `p_drop`, `always_idconv`
+                 **kwargs):
+        super().__init__(*args, **kwargs)
+        self.act, self.conv_norm = GeneralReLU(), nn.BatchNorm2d(self.lin.in_features)  # the identity path has no non-linearity of its own
 
     def features(self, x): return self.conv_norm(self.act(self.layers(x)))
 
@@ -93,13 +94,16 @@ seed_nfs, seed_n_blocks = (32, 64, 128, 256, 512, 1024), (3, 2, 2, 1, 1)
 def get_model(n_outputs=200, # number of classes
               nfs=seed_nfs, # widths: the stem's, then each stage's
               n_blocks=seed_n_blocks, # residual blocks per stage
+              net=TinyImagePreactivationResNet, # the network: the seed's pre-activation one, or `TinyImageResNet`
+              **kwargs, # for `net.kaiming`, e.g. `zero_branches=True`, `always_idconv=False`
              ) -> nn.Module:
     "The seed's pre-activation ResNet for Tiny ImageNet (with the defaults exactly: 21,491,632 parameters)."
-    return TinyImagePreactivationResNet.kaiming(nfs, n_blocks, n_outputs)
+    return net.kaiming(nfs, n_blocks, n_outputs, **kwargs)
 
-def postact_model(n_outputs=200, nfs=seed_nfs, n_blocks=seed_n_blocks) -> nn.Module:
+def postact_model(*args, # `get_model`'s: `n_outputs`, `nfs`, `n_blocks`
+                  **kwargs) -> nn.Module:
     "The seed's post-activation ResNet with the same stacks (with the defaults: 21,486,576 parameters)."
-    return TinyImageResNet.kaiming(nfs, n_blocks, n_outputs)
+    return get_model(*args, net=TinyImageResNet, **kwargs)
 
 # %% ../nbs/03_preact_resnet.ipynb #c832fa2e
 def batchnorms(model:nn.Module) -> list:
@@ -203,9 +207,10 @@ class ReestimateBNCB(Callback):
         self.seconds.append(time.perf_counter() - start)
 
 # %% ../nbs/03_preact_resnet.ipynb #73828063
-def preact_model(n_outputs=200, nfs=seed_nfs, n_blocks=seed_n_blocks) -> nn.Module:
+def preact_model(*args, # `get_model`'s: `n_outputs`, `nfs`, `n_blocks`
+                 **kwargs) -> nn.Module:
     "The seed's pre-activation net with every residual branch's last convolution zeroed and no unused shortcut convolutions."
-    return TinyImagePreactivationResNet.kaiming(nfs, n_blocks, n_outputs, zero_branches=True, always_idconv=False)
+    return get_model(*args, zero_branches=True, always_idconv=False, **kwargs)
 
 class Recipe(NamedTuple):
     "A network and how to train it."
@@ -230,7 +235,7 @@ def build_model(name:str, # a key of `recipes`
 
 def fit_recipe(name:str, # a key of `recipes`
                dls, # `DataLoaders`; training batches must all have the same size for `compile` (`get_imagenet_dls` drops the short one)
-               n_epochs=25,
+               n_epochs=25, # epochs of the one-cycle schedule (it ends at the last)
                lr=None, # default: the recipe's
                width=1., # multiplies the seed's channel counts
                speedups:Speedups=None, # the fast-path switches (bf16, channels_last...); default `speedups(device)`: all on for CUDA
@@ -239,6 +244,7 @@ def fit_recipe(name:str, # a key of `recipes`
                resume=False, # continue from `checkpoint`
                settings:dict=None, # what else shapes the run (bs, augmentation, data...), stored in the checkpoint and checked on resume
                extra_cbs=(), # more callbacks
+               plot=True, # the live loss plot (Jupyter), or its title
                device=None, # default `default_device()`; under `torchrun`, this rank's GPU
               ):
     "Train recipe `name` on `dls` for `n_epochs` with AdamW and one-cycle; returns the `Learner`."
@@ -248,39 +254,27 @@ def fit_recipe(name:str, # a key of `recipes`
     settings = {'recipe': name, 'width': width, 'lr': lr, **(settings or {})}
     cbs = [*([ReestimateBNCB()] if recipe.reestimate_bn else []),
            *([CheckpointCB(checkpoint, resume, settings)] if checkpoint is not None else []), *extra_cbs]
-    return train(model, dls, lr, n_epochs, cbs, device=device, speedups=speedups)
+    return train(model, dls, lr, n_epochs, cbs, plot=plot, device=device, speedups=speedups)
 
 # %% ../nbs/03_preact_resnet.ipynb #eb12dcfe
-def save_model(path, # where to write (atomically, with a checksum: `save_state`)
+def save_model(path, # where to write (atomically, with a checksum: `save_network`)
                model:nn.Module, # a network built by `build_model`
                recipe:str, # its recipe's name
                width:float, # its width
                classes, # the wnids of its outputs, in order
                data, # the root of the set it was trained on
                words=None, # the human-readable name of each class, in order (e.g. `dls.words`): predicting then needs no dataset
-              ):
+              ) -> Path:
     "Write `model`'s weights, how to rebuild it, and its classes' wnids and names to the model file `path`."
-    state = {'recipe': recipe, 'width': width, 'classes': list(classes), 'data': str(Path(data).absolute()),
-             'model': unwrap(model).state_dict()}
-    if words is not None: state['words'] = list(words)
-    save_state(path, state, 'model')
+    names = {} if words is None else {'words': list(words)}
+    return save_network(path, model, 'model', recipe=recipe, width=width, classes=list(classes), data=str(Path(data).absolute()), **names)
 
 def load_model(path) -> tuple:
     "The network in the model file `path` (CPU, eval mode) and its metadata: recipe, width, classes, words, data."
-    path = Path(path)
-    if not path.is_file(): raise FileNotFoundError(f'No model file at {path}: pass the model.pt that `tinyimagenet train` wrote to its --out directory')
-    state = load_state(path, 'model')  # checks the kind and the checksum; a file from before checksums loads with a warning
-    if missing := {'recipe', 'width', 'classes', 'model'} - set(state):
-        raise ValueError(f'{path} is not a model file: it has no {", ".join(sorted(missing))}. Pass the model.pt that `tinyimagenet train` wrote.')
-    try:
-        model = build_model(state['recipe'], len(state['classes']), state['width'])
-        model.load_state_dict(state['model'])
-    except (ValueError, RuntimeError) as e:
-        raise ValueError(f'{path} does not hold a network this library can rebuild ({str(e).splitlines()[0]}): '
-                         'pass a model.pt written by `tinyimagenet train`') from None
-    meta = {k: v for k, v in state.items() if k != 'model'}
+    model, meta = load_network(path, 'model', lambda meta: build_model(meta['recipe'], len(meta['classes']), meta['width']),
+                               'pass the model.pt that `tinyimagenet train` wrote to its --out directory')
     meta.setdefault('words', list(meta['classes']))  # model files from before names were stored: the wnids stand in for them
-    return model.eval(), meta
+    return model, meta
 
 # %% ../nbs/03_preact_resnet.ipynb #p4ed1c02
 def to_input(picture, # a path, a PIL image, or a uint8 tensor C×H×W (C 1, 3 or 4) or H×W, of any size

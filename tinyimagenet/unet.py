@@ -5,8 +5,9 @@
 # %% auto #0
 __all__ = ['superres_defaults', 'photographs', 'downsample', 'upsample', 'superres_input', 'photograph',
            'make_photo_tiny_imagenet', 'random_crop_flip', 'get_superres_dls', 'UpsamplingBlock', 'TinyUNet',
-           'to_pixels', 'ssim', 'StructuralSimilarity', 'PSNR', 'SSIM', 'superres_metrics', 'train_superres', 'gain',
-           'show', 'FeatureLoss', 'FreezeCB', 'save_unet', 'load_unet', 'upscale', 'upscale_images', 'superres']
+           'to_pixels', 'ssim', 'StructuralSimilarity', 'PSNR', 'SSIM', 'superres_metrics', 'gain_over_bicubic',
+           'show_upscaled', 'FeatureLoss', 'FreezeCB', 'save_unet', 'load_unet', 'upscale', 'upscale_images',
+           'superres']
 
 # %% ../nbs/04_unet.ipynb #fd106e11
 import warnings
@@ -22,10 +23,12 @@ from PIL import Image
 from torch import nn
 from torcheval.metrics import Metric, PeakSignalNoiseRatio
 
+from .augment import pad_crop_flip
 from .blocks import PreactivationConv, PreactivationResidualConv, init_leaky_weights
-from .data import DataLoaders, DeviceDataLoader, EmptyClassWarning, TinyImageNet, check_writable, dataset_path, denorm, preprocess, read_picture, write_atomically
-from .data import _save_jpeg, _write_once  # the synthetic set's JPEG writer and its write-once-then-rename
-from .learner import Callback, CheckpointCB, Learner, load_state, model_device, save_state, train, unwrap
+from .core import check_writable, write_atomically
+from .data import (DataLoaders, EmptyClassWarning, dataset_path, denorm, get_imagenet_dls, preprocess, read_picture, save_jpeg,
+                               write_once)
+from .learner import Callback, CheckpointCB, Learner, load_network, model_device, save_network, train, unwrap
 from .preact_resnet import TinyImagePreactivationResNet, TinyImageResNet, residual_blocks, seed_n_blocks, seed_nfs
 
 # %% ../nbs/04_unet.ipynb #edfc5c30
@@ -95,10 +98,10 @@ def _write_photos(root, held_out, scales):
         if name in held_out:
             val += [(wnid, p) for p in patches]
             continue
-        for i, p in enumerate(patches): _save_jpeg(p, root/'train'/wnid/'images'/f'{wnid}_{i}.JPEG', gray=p.ndim == 2)
+        for i, p in enumerate(patches): save_jpeg(p, root/'train'/wnid/'images'/f'{wnid}_{i}.JPEG', gray=p.ndim == 2)
         (root/'train'/wnid/f'{wnid}_boxes.txt').write_text(''.join(f'{wnid}_{i}.JPEG\t0\t0\t63\t63\n' for i in range(len(patches))))
     order = np.random.default_rng(0).permutation(len(val))  # shuffled, as in the real set: the first few come from each photograph
-    for i, k in enumerate(order): _save_jpeg(val[k][1], root/'val'/'images'/f'val_{i}.JPEG', gray=val[k][1].ndim == 2)
+    for i, k in enumerate(order): save_jpeg(val[k][1], root/'val'/'images'/f'val_{i}.JPEG', gray=val[k][1].ndim == 2)
     (root/'val'/'val_annotations.txt').write_text(''.join(f'val_{i}.JPEG\t{val[k][0]}\t0\t0\t63\t63\n' for i, k in enumerate(order)))
 
 def make_photo_tiny_imagenet(dest, # directory to create (or an empty one): the root of the set
@@ -113,23 +116,18 @@ def make_photo_tiny_imagenet(dest, # directory to create (or an empty one): the 
     if not 0 < len(held_out) < len(photographs):
         raise ValueError(f'held_out={held_out}: hold out at least one photograph for validation and leave at least one for training')
     if not scales or not all(0 < s <= 1 for s in scales): raise ValueError(f'scales={list(scales)}: give fractions in (0, 1], e.g. (1, 0.5)')
-    return _write_once(dest, 'photos.json', params, lambda root: _write_photos(root, held_out, scales), 'photograph set',
-                       n_images=0)  # about 1,200 patches, written in a second or two: nothing to announce
+    return write_once(dest, 'photos.json', params, lambda root: _write_photos(root, held_out, scales), 'photograph set')
 
 # %% ../nbs/04_unet.ipynb #e28b5c8f
-def random_crop_flip(xb:torch.Tensor, # images B×C×H×W, any dtype, on any device
+def random_crop_flip(xb:torch.Tensor, # uint8 images B×3×H×W, on any device
                      size:int, # side of the square window, at most H and W
                     ) -> torch.Tensor:
-    "A random `size`×`size` window of each image, mirrored left-right with probability 1/2, in one gather for the batch."
+    "A random `size`×`size` window of each image, mirrored left-right with probability 1/2: `pad_crop_flip` without padding."
     b, _, h, w = xb.shape
     if not 0 < size <= min(h, w): raise ValueError(f'Crop size {size} does not fit images of {h}x{w}: use 1..{min(h, w)}.')
-    steps = torch.arange(size, device=xb.device)
-    top = torch.randint(0, h - size + 1, (b, 1), device=xb.device)
-    left = torch.randint(0, w - size + 1, (b, 1), device=xb.device)
-    flip = torch.rand(b, 1, device=xb.device) < 0.5
-    rows, cols = top + steps, left + torch.where(flip, steps.flip(0), steps)
-    # advanced indices around a slice put the batch and window dims first: B×size×size×C
-    return xb[torch.arange(b, device=xb.device)[:, None, None], :, rows[:, :, None], cols[:, None, :]].permute(0, 3, 1, 2)
+    top = torch.randint(0, h - size + 1, (b,), device=xb.device)
+    left = torch.randint(0, w - size + 1, (b,), device=xb.device)
+    return pad_crop_flip(xb, top, left, torch.rand(b, device=xb.device) < 0.5, size, pad=0)
 
 def _superres_batch(crop, xb, yb):
     "`(input, target)` from a uint8 batch: crop and flip first (training only), so both get the same ones."
@@ -143,15 +141,9 @@ def get_superres_dls(bs=64, # batch size
                     ) -> DataLoaders:
     "Batches `(superres_input(target), target)` of normalized images: cropped and flipped for training, whole and in order for validation."
     if crop % 32: raise ValueError(f'crop={crop}: the UNet needs sizes divisible by 32; use 32 or 64.')
-    root = Path(path) if path is not None else dataset_path()
     with warnings.catch_warnings():  # the labels are dropped, so a class without training images (a held-out photograph) is fine
         warnings.simplefilter('ignore', EmptyClassWarning)
-        train = TinyImageNet(root, 'train')
-    valid = TinyImageNet(root, 'val')
-    return DataLoaders(DeviceDataLoader(train.images, train.labels, bs, shuffle=True, drop_last=True, device=device,
-                                        batch_tfm=partial(_superres_batch, crop)),
-                       DeviceDataLoader(valid.images, valid.labels, bs, device=device, batch_tfm=partial(_superres_batch, None)),
-                       train.classes, train.words)
+        return get_imagenet_dls(bs, path=path, device=device, batch_tfms=(partial(_superres_batch, crop), partial(_superres_batch, None)))
 
 # %% ../nbs/04_unet.ipynb #b22356eb
 class UpsamplingBlock(nn.Sequential):
@@ -281,20 +273,8 @@ def superres_metrics() -> dict:
     "The metrics of every super-resolution run, for `MetricsCB`: PSNR and SSIM of the UNet and of bicubic interpolation."
     return dict(psnr=PSNR(), bicubic_psnr=PSNR(bicubic=True), ssim=SSIM(), bicubic_ssim=SSIM(bicubic=True))
 
-# %% ../nbs/04_unet.ipynb #876290e4
-def train_superres(model:nn.Module, # a `TinyUNet`
-                   dls, # from `get_superres_dls`
-                   lr=1e-3, # peak learning rate of the one-cycle schedule
-                   n_epochs=2,
-                   loss_func=F.mse_loss, # called as `loss_func(preds, targets)`, e.g. `FeatureLoss`
-                   extra_cbs=(), # more callbacks, e.g. `CheckpointCB`, `FreezeCB`
-                   device=None, # default `default_device()`
-                  ) -> Learner:
-    "Train `model` with AdamW and OneCycleLR, showing PSNR and SSIM beside bicubic's; return the `Learner`."
-    return train(model, dls, lr, n_epochs, extra_cbs, loss_func, superres_metrics(), plot=False, device=device)
-
 # %% ../nbs/04_unet.ipynb #deeba917
-def gain(learn:Learner) -> dict:
+def gain_over_bicubic(learn:Learner) -> dict:
     "The last validation epoch's PSNR and SSIM, bicubic's, and the UNet's gain over bicubic."
     row = [r for r in learn.history if r['phase'] == 'eval'][-1]
     return dict(psnr=row['psnr'], bicubic_psnr=row['bicubic_psnr'], psnr_gain=row['psnr'] - row['bicubic_psnr'],
@@ -302,7 +282,7 @@ def gain(learn:Learner) -> dict:
 
 # %% ../nbs/04_unet.ipynb #74fbe333
 @torch.no_grad()
-def show(models, # a `TinyUNet`, or a dict of them by name
+def show_upscaled(models, # a `TinyUNet`, or a dict of them by name
          dls, # from `get_superres_dls`; the first validation images are shown
          n=3, # how many images
          title=None, # a title for the figure: say which data and scale it shows
@@ -360,23 +340,15 @@ class FreezeCB(Callback):
 
 # %% ../nbs/04_unet.ipynb #07c338a5
 def save_unet(model:TinyUNet, path) -> Path:
-    "Write `model`'s widths and weights to `path` (with `save_state`: atomic, checksummed, kind 'unet')."
-    return save_state(path, {'config': unwrap(model).config, 'model': unwrap(model).state_dict()}, 'unet')
+    "Write `model`'s widths and weights to `path` (with `save_network`: atomic, checksummed, kind 'unet')."
+    return save_network(path, model, 'unet', config=unwrap(model).config)
 
 def load_unet(path, # a file written by `save_unet` (`tinyimagenet superres` writes `unet.pt`)
               device=None, # where to put the model; default the CPU
              ) -> TinyUNet:
     "The `TinyUNet` saved at `path`, in eval mode."
-    try: state = load_state(path, 'unet')
-    except FileNotFoundError: raise FileNotFoundError(f'No UNet at {path}: pass the unet.pt written by `tinyimagenet superres`.') from None
-    if not {'config', 'model'} <= state.keys():
-        raise ValueError(f'{path} is not a UNet file (it has no config and model): pass the unet.pt written by `tinyimagenet superres`.')
-    try:
-        model = TinyUNet(**state['config'])
-        model.load_state_dict(state['model'])
-    except (TypeError, ValueError, RuntimeError) as e:
-        raise ValueError(f'{path} holds a UNet this version cannot rebuild ({str(e).splitlines()[0]}): train it again with `tinyimagenet superres`.') from None
-    return model.to(device or 'cpu').eval()
+    model, _ = load_network(path, 'unet', lambda saved: TinyUNet(**saved['config']), 'pass the unet.pt written by `tinyimagenet superres`')
+    return model.to(device or 'cpu')
 
 # %% ../nbs/04_unet.ipynb #a31f7586
 @torch.no_grad()
@@ -433,6 +405,6 @@ def superres(out, # directory for `checkpoint.pt` (every epoch) and `unet.pt` (a
     model = TinyUNet(nfs, n_blocks) if encoder is None else TinyUNet.from_classifier(encoder)
     settings = dict(lr=lr, bs=bs, crop=crop, data=str(root.resolve()), encoder=encoder is not None, perceptual=perceptual, **model.config)
     cbs = [CheckpointCB(out/'checkpoint.pt', resume=resume, settings=settings), *([] if encoder is None else [FreezeCB(n_epochs=1)])]
-    train_superres(model, get_superres_dls(bs, crop, root, device), lr, n_epochs, FeatureLoss(encoder.layers) if perceptual else F.mse_loss,
-                   cbs, device)
+    train(model, get_superres_dls(bs, crop, root, device), lr, n_epochs, cbs, FeatureLoss(encoder.layers) if perceptual else F.mse_loss,
+          superres_metrics(), plot=False, device=device)
     return save_unet(model, out/'unet.pt')
