@@ -30,7 +30,13 @@ def _gather(xb, rows, cols):
     src[..., 1:-1, 1:-1] = xb
     fill = _fill(xb.device).view(1, c, 1)
     src[..., 0, :], src[..., -1, :], src[..., 0], src[..., -1] = fill, fill, fill, fill
-    idx = torch.add(cols.clamp(-1, w), rows.clamp(-1, h), alpha=w + 2).add_(w + 3)  # outside clamps onto the frame
+    rows, cols = rows.clamp(-1, h) + 1, cols.clamp(-1, w) + 1  # outside clamps onto the frame
+    if rows.shape[-1] == 1 and cols.shape[-2] == 1:  # a crop or a flip: whole rows first (contiguous copies), then columns
+        oh, ow = rows.shape[-2], cols.shape[-1]
+        first_rows = torch.arange(b * c, device=xb.device).view(b, c, 1) * (h + 2)  # of each image's channels in `src`
+        picked = src.view(-1, w + 2).index_select(0, (first_rows + rows.view(-1, 1, oh)).view(-1))
+        return picked.view(b, c * oh, w + 2).gather(2, cols.view(-1, 1, ow).expand(b, c * oh, ow)).view(b, c, oh, ow)
+    idx = torch.add(cols, rows, alpha=w + 2)
     oh, ow = idx.shape[-2:]
     idx = idx.long().expand(b, oh, ow).reshape(b, 1, -1).expand(b, c, -1)  # the channels share one index map
     return src.view(b, c, -1).gather(2, idx).view(b, c, oh, ow)
@@ -204,13 +210,13 @@ def trivial_augment(
     order_dev, ops_dev, mags = to_device(order, xb.device), to_device(ops, xb.device), mags.to(xb.device)
     groups = torch.tensor_split(order_dev, ends)  # split points on the host: no device read
     geo = torch.cat(groups[1:_N_GEOMETRIC + 1])
-    parts = [xb.index_select(0, groups[0])]  # the images in `order`, group after group
+    out = xb.clone()  # the Identity images as they are; every other group is written back into its places
     if len(geo):
         theta = _geometry(ops_dev.index_select(0, geo), mags.index_select(0, geo))
-        parts.append(_gather(xb.index_select(0, geo), *_affine_positions(theta)))
+        out.index_copy_(0, geo, _gather(xb.index_select(0, geo), *_affine_positions(theta)))
     for name, sel in zip(TA_OPS[_N_GEOMETRIC + 1:], groups[_N_GEOMETRIC + 1:]):
-        if len(sel): parts.append(_COLOUR_OPS[name](xb.index_select(0, sel), mags.index_select(0, sel)))
-    return torch.cat(parts).index_select(0, torch.argsort(order_dev))  # back to the batch's order
+        if len(sel): out.index_copy_(0, sel, _COLOUR_OPS[name](xb.index_select(0, sel), mags.index_select(0, sel)))
+    return out
 
 def _random_trivial(b, device):
     "Per image, `TrivialAugmentWide`'s draw on the host: an op (kept on the CPU), one of its 31 magnitudes with a random sign where signed (on `device`)."

@@ -46,7 +46,8 @@ def denorm(x: torch.Tensor) -> torch.Tensor:
 def preprocess(xb: torch.Tensor) -> torch.Tensor:
     "No augmentation: uint8 images B×3×H×W -> normalized float, on `xb`'s device."
     shift, scale = _per_channel(xb.device)[2:]
-    return torch.addcmul(shift, xb.float(), scale)  # norm(xb/255) as one multiply-add: 3x faster on CPU
+    x = xb.to(torch.float32, copy=True)  # a new tensor even if `xb` is float already: it is written in place
+    return torch.addcmul(shift, x, scale, out=x)  # norm(xb/255) as one multiply-add, in place: a new buffer costs page faults
 
 # %% ../nbs/00_data.ipynb #575da17d
 _COLOURS = dict(red=(200, 40, 40), orange=(230, 130, 30), yellow=(220, 210, 50), green=(50, 160, 60), teal=(40, 150, 150),
