@@ -4,8 +4,8 @@
 
 # %% auto #0
 __all__ = ['positive_int', 'positive_float', 'datasets', 'augmentations', 'recipe_names', 'train_defaults', 'speedup_flags',
-           'CommandError', 'add_train', 'run_train', 'add_evaluate', 'run_evaluate', 'add_predict', 'run_predict',
-           'add_superres', 'run_superres', 'add_upscale', 'run_upscale', 'get_parser', 'main']
+           'CommandError', 'seed_int', 'add_train', 'run_train', 'add_evaluate', 'run_evaluate', 'add_predict',
+           'run_predict', 'add_superres', 'run_superres', 'add_upscale', 'run_upscale', 'get_parser', 'main']
 
 # %% ../nbs/05_cli.ipynb #d046da19
 import argparse, csv, io, json, math, os, shlex, sys, traceback, warnings
@@ -29,6 +29,13 @@ def _number(kind):
     return parse
 
 positive_int, positive_float = _number(int), _number(float)
+
+def seed_int(text):
+    "An argparse type: a seed that numpy and torch both take, a whole number from 0 to 2**32 - 1."
+    try: value = int(text)
+    except ValueError: raise argparse.ArgumentTypeError(f'{text!r} is not a whole number') from None
+    if not 0 <= value < 2**32: raise argparse.ArgumentTypeError(f'{text} is not between 0 and {2**32 - 1}')
+    return value
 
 _exit_help = """\
 Exit status: 0 done; 1 a problem with the input or files (one line on stderr); 2 bad
@@ -55,7 +62,7 @@ def _add_run_args(p, out, model_file):
     again = p.add_mutually_exclusive_group()
     again.add_argument('--resume', action='store_true', help='continue the run in OUT, with the same settings')
     again.add_argument('--force', action='store_true', help='start over in an OUT that holds a run, deleting its files')
-    p.add_argument('--seed', type=int, help='seed the random generators, for a run that repeats exactly on the same machine')
+    p.add_argument('--seed', type=seed_int, help='seed the random generators, for a run that repeats exactly on the same machine')
 
 def _command(commands, name, help, description, epilog):
     "Register the subcommand `name`; its epilog (the exit statuses, examples) is printed as written."
@@ -73,7 +80,8 @@ def _data_root(args) -> Path:
             raise CommandError(f'--data {args.data}: no such folder. Pass a set in the Tiny ImageNet layout (a folder with wnids.txt) '
                                'or the folder that holds the sets; leave --data out for the default folder')
     if args.train_per_class and args.dataset not in ('fashion-mnist', 'synthetic'):
-        raise CommandError(f'--train-per-class sizes the generated sets (fashion-mnist, synthetic), not {args.dataset}')
+        raise CommandError(f'--train-per-class sizes the generated sets (fashion-mnist, synthetic), not {args.dataset}: '
+                           'leave it out, or pass --dataset fashion-mnist or synthetic')
     from tinyimagenet.core import data_dir
     from tinyimagenet.data import dataset_path
     where = (args.data or data_dir()).resolve()
@@ -94,6 +102,17 @@ def _writable(folder:Path, flag:str):
     from tinyimagenet.core import check_writable
     try: check_writable(folder)
     except ValueError as e: raise CommandError(f'{flag} {e}') from None
+
+def _writable_file(path:Path, flag:str):
+    "Check before any work that the file `path` can be written: missing or a file (not a folder, device or pipe), in a writable folder."
+    if path.exists() and not path.is_file(): raise CommandError(f'{flag} {path} is not a file (a folder, a device or a pipe): pass the path of a file to write')
+    _writable(path.parent, flag)
+
+def _batches(root, **kwargs):
+    "`data.get_imagenet_dls(path=root, ...)`, with what is wrong in the set (a bad file, no room for its cache) as this command's error."
+    from tinyimagenet.data import get_imagenet_dls
+    try: return get_imagenet_dls(path=root, **kwargs)
+    except (ValueError, OSError) as e: raise CommandError(str(e)) from None
 
 def _prepare_out(args, model_file) -> list:
     "Check `--out` before any work (a run there needs --resume or --force; it must be writable); return the files of the run there."
@@ -121,6 +140,7 @@ def _setup(args):
         random.seed(args.seed); np.random.seed(args.seed); torch.manual_seed(args.seed)  # torch.manual_seed seeds CUDA too
     try: device = setup_device(args.device)
     except RuntimeError as e: raise CommandError(f'--device {args.device}: {e}') from None
+    if device.type not in ('cpu', 'cuda', 'mps'): raise CommandError(f'--device {args.device}: not a device to compute on; use cpu, cuda, cuda:N or mps')
     available = {'cuda': torch.cuda.is_available, 'mps': torch.backends.mps.is_available}.get(device.type, lambda: True)
     if not available(): raise CommandError(f'--device {args.device}: this machine has no {device.type} device; leave --device out to use the fastest one here')
     return device
@@ -192,14 +212,16 @@ def run_train(args):
     epochs, bs, width = args.epochs or defaults['epochs'], args.bs or defaults['bs'], args.width or defaults['width']
     old_run, checkpoint = _prepare_out(args, 'model.pt'), args.out/'checkpoint.pt'
     import torch.distributed as dist
-    from tinyimagenet import augment, data
+    from tinyimagenet import augment
     from tinyimagenet.learner import NonFiniteLossError, is_main_process, speedups
     from tinyimagenet.preact_resnet import fit_recipe, recipes, save_model
     device = _setup(args)
     world = dist.get_world_size() if dist.is_initialized() else 1
     if bs % world: raise CommandError(f'--bs {bs} cannot be split evenly over {world} processes: use a multiple of {world}')
     root = _data_root(args)
-    dls = data.get_imagenet_dls(bs // world, getattr(augment, augmentations[args.augment]), path=root, device=device)
+    dls = _batches(root, bs=bs // world, training_preprocessor=getattr(augment, augmentations[args.augment]), device=device)
+    if not len(dls.train):
+        raise CommandError(f'--bs {bs} is more than the {len(dls.train.x):,} training images of {root}: pass a smaller --bs')
     lr = args.lr or recipes[args.model].lr
     settings = dict(recipe=args.model, data=str(root), epochs=epochs, bs=bs, lr=lr, augment=args.augment, width=width, seed=args.seed)
     fast = speedups(device, **{name: getattr(args, name) for name in speedup_flags})
@@ -254,12 +276,11 @@ def run_evaluate(args):
     "`tinyimagenet evaluate`."
     model, meta = _load_classifier(args.model)
     root = _evaluation_root(args, meta)
-    if args.per_class: _writable(args.per_class.parent, '--per-class')
+    if args.per_class: _writable_file(args.per_class, '--per-class')
     from tinyimagenet.core import write_atomically
-    from tinyimagenet.data import get_imagenet_dls
     from tinyimagenet.preact_resnet import Interpretation, evaluate
     device = _setup(args)
-    dls = get_imagenet_dls(args.bs, path=root, device=device)
+    dls = _batches(root, bs=args.bs, device=device)
     if list(dls.classes) != list(meta['classes']):
         raise CommandError(f'{args.model} was trained on other classes than those of {root}: pass the --data it was trained on')
     model = model.to(device)
@@ -346,7 +367,7 @@ def run_superres(args):
     _start_over(args, old_run)
     try: unet = superres(args.out, root, args.epochs or knobs['n_epochs'], args.bs or knobs['bs'], args.lr or knobs['lr'], knobs['crop'],
                          encoder, args.perceptual, args.resume, knobs['nfs'], knobs['n_blocks'], device)
-    except ValueError as e: raise CommandError(str(e)) from None  # e.g. a resume with other settings
+    except (ValueError, OSError) as e: raise CommandError(str(e)) from None  # e.g. a resume with other settings, a bad file in the set
     print(f'UNet written to {unet}')
     return 0
 
@@ -410,3 +431,5 @@ def main(argv=None) -> int:
         message, status = f'unexpected {type(e).__name__}: {e} (a bug: run again with TINYIMAGENET_TRACEBACK=1 for the traceback, and report it)', 3
     print(f'tinyimagenet {args.command}: error: {" ".join(message.split())}', file=sys.stderr)
     return status
+
+if __name__ == '__main__' and '__file__' in globals(): sys.exit(main())  # `python -m tinyimagenet.cli ...` (a notebook has no __file__)

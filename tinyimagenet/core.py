@@ -73,6 +73,8 @@ def write_atomically(path, # where the file goes; parent directories are made
                     ) -> Path:
     "Call `write(f)` on a temporary file beside `path`, then rename it to `path`: a crash never leaves half a file."
     path = Path(path)
+    if path.exists() and not path.is_file():  # renaming over it would replace a folder's place, a device or a pipe
+        raise ValueError(f'{path} exists and is not a file (a folder, a device or a pipe): pass the path of a file to write')
     path.parent.mkdir(parents=True, exist_ok=True)
     clean_stale(path)
     tmp = temp_path(path)

@@ -344,9 +344,12 @@ def _download(url, zip_path, md5, by_hand=None, chunk=1 << 20):
     zip_path.parent.mkdir(parents=True, exist_ok=True)
     busy = f"Another process is downloading {url} to {part} (it holds {part}.lock): wait for it to finish, then call again."
     try:
-        with _Lock(f'{part}.lock', busy): _fetch(url, part, zip_path, md5, by_hand, chunk)
+        with _Lock(f'{part}.lock', busy):
+            try: _fetch(url, part, zip_path, md5, by_hand, chunk)
+            except BaseException:  # only while holding the lock: an empty .part may be another process's that just began
+                if part.exists() and not part.stat().st_size: part.unlink()  # nothing received: nothing to keep
+                raise
     except BaseException:
-        if part.exists() and not part.stat().st_size: part.unlink()  # nothing received: nothing to keep
         for d in made:  # the folders this call made, if nothing is left in them
             try: d.rmdir()
             except OSError: break
@@ -381,16 +384,20 @@ def _extract(zip_path, dest, top):
     "Extract `top/` from `zip_path` into `dest`, refusing the whole zip if any member would land outside `dest`."
     try:
         with zipfile.ZipFile(zip_path) as zf:
-            for name in zf.namelist():
-                p = PurePosixPath(name.replace('\\', '/'))
+            for info in zf.infolist():
+                name, p = info.filename, PurePosixPath(info.filename.replace('\\', '/'))
                 if p.is_absolute() or '..' in p.parts or PureWindowsPath(name).drive:
                     raise ValueError(f"{zip_path} holds the member {name!r}, which would be written outside {dest}: "
+                                     f"refusing to extract it. Delete the zip and download it again.")
+                if (info.external_attr >> 16) & 0o170000 == 0o120000:  # a symbolic link (Unix mode in the high bits)
+                    raise ValueError(f"{zip_path} holds the symbolic link {name!r}, which Tiny ImageNet's zip does not: "
                                      f"refusing to extract it. Delete the zip and download it again.")
             clean_stale(dest/top)
             (tmp := temp_path(dest/top)).mkdir()
             try:
                 zf.extractall(tmp)
-                if not (tmp/top/'wnids.txt').exists(): raise ValueError(f"{zip_path} has no {top}/wnids.txt: it is not Tiny ImageNet")
+                if not (tmp/top/'wnids.txt').exists():
+                    raise ValueError(f"{zip_path} has no {top}/wnids.txt: it is not Tiny ImageNet. Delete it and download it again")
                 try: (tmp/top).rename(dest/top)
                 except OSError:
                     if not (dest/top/'wnids.txt').exists(): raise  # else another process extracted it first
@@ -432,7 +439,7 @@ def read_picture(path, # a picture file PIL reads (JPEG, PNG, ...)
                                      f"convert it to 8 bits per channel first")
                 rgb = im.convert('RGB')  # decodes all of it, so a truncated file fails here
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as e:
-        raise ValueError(f"The picture {path} is too large to decode safely ({e})") from None
+        raise ValueError(f"The picture {path} is too large to decode safely ({e}): remove it, or pass a smaller copy") from None
     except (OSError, SyntaxError) as e: raise ValueError(f"Cannot read the picture {path}: {e}. Pass image files such as PNG or JPEG.") from None
     return torch.from_numpy(np.array(rgb)).permute(2, 0, 1)
 

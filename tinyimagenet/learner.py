@@ -640,7 +640,8 @@ def load_state(path, # a file written by `save_state` (or, with a warning, a pla
         # torch's own message advises `weights_only=False`, which would run code from an unknown file: keep only its reason
         reasons = [l.strip() for l in str(e).splitlines() if l.strip() and not re.search(r'weights.only|WeightsUnpickler|torch\.load', l, re.I)]
         reason = type(e).__name__ + (f' {reasons[0]}' if reasons else '')
-        raise ValueError(f'{path} is not a readable {kind} file (damaged, or not written by this library): {reason}') from None
+        raise ValueError(f'{path} is not a readable {kind} file (damaged, or not written by this library: {reason}): '
+                         f'pass a {kind} file this library wrote') from None
     if not isinstance(state, dict): raise ValueError(f'{path} holds a {type(state).__name__}, not a {kind}: use a {kind} file written by this library.')
     if not checked: warnings.warn(f'{path} was written before files carried a checksum, so it cannot be checked for damage; '
                                   'save it again to add one.', stacklevel=2)
@@ -694,7 +695,8 @@ def save_checkpoint(learn:Learner, # inside `fit`, e.g. from a callback's `after
 
 def _check_settings(path, saved:dict, now:dict):
     "Refuse to resume when a setting recorded in the checkpoint differs from this run's."
-    for k, v in saved.items():
+    derived = ('n_epochs', 'steps_per_epoch')  # follow from other settings (epochs, bs, data): those are named first
+    for k, v in sorted(saved.items(), key=lambda kv: kv[0] in derived):
         if k in now and now[k] == v: continue
         have = f'{k}={now[k]!r}' if k in now else f'no {k} in its settings'
         raise ValueError(f'{path} was written by a run with {k}={v!r}, but this run has {have}: '

@@ -21,7 +21,6 @@ import torch
 import torch.nn.functional as F
 from PIL import Image
 from torch import nn
-from torcheval.metrics import Metric, PeakSignalNoiseRatio
 
 from .augment import pad_crop_flip
 from .blocks import PreactivationConv, PreactivationResidualConv, init_leaky_weights
@@ -30,6 +29,7 @@ from .data import (DataLoaders, EmptyClassWarning, dataset_path, denorm, get_ima
                                write_once)
 from .learner import Callback, CheckpointCB, Learner, load_network, model_device, save_network, train, unwrap
 from .preact_resnet import TinyImagePreactivationResNet, TinyImageResNet, residual_blocks, seed_n_blocks, seed_nfs
+from torcheval.metrics import Metric, PeakSignalNoiseRatio  # after the learner, which imports torcheval without its deprecation warning
 
 # %% ../nbs/04_unet.ipynb #edfc5c30
 superres_defaults = {  # the knobs of a UNet run: `superres`, `tinyimagenet superres` and this chapter read them from here
