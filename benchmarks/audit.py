@@ -207,7 +207,7 @@ class Skip(Exception): "This machine cannot run the case (e.g. no root for a mou
 def mentions(line, name):
     "Whether `line` names `name` (a path, file name, word, flag or value), case-insensitively, not as part of a longer word."
     name = str(name)
-    if not ('/' in name or re.search(r'\.[a-z]{2,5}$', name) or re.match(r'\w+-\w', name)):
+    if not ('/' in name or re.search(r'\.[a-z]{2,5}$', name, re.I) or re.match(r'\w+-\w', name)):
         line = re.sub(re.escape(str(TMP)) + r'\S*', ' ', line)  # a word must not count where only a path of the audit holds it
     return re.search(r'(?<![A-Za-z0-9])' + re.escape(name) + r'(?![A-Za-z0-9])', line, re.I) is not None
 

@@ -451,16 +451,18 @@ def read_image(path, # an image of the dataset
     if x.shape != _SHAPE: raise ValueError(f"The image {path} is {x.shape[2]}x{x.shape[1]}, expected 64x64")
     return x.numpy()
 
+_WHOLE_SET = 'Extract or write the set again, or pass the folder of a complete one.'
+
 def _lines(path) -> list:
     try: return [l for l in path.read_text().splitlines() if l.strip()]
     except FileNotFoundError:
-        raise FileNotFoundError(f"{path} is missing: {path.parent} is not a complete Tiny ImageNet directory") from None
+        raise FileNotFoundError(f"{path} is missing: {path.parent} is not a complete Tiny ImageNet directory. {_WHOLE_SET}") from None
 
 def _read_classes(root):
     "The wnids in class-index order (the order of `wnids.txt`) and the human label of each (from `words.txt`)."
     wnids, seen = [l.strip() for l in _lines(root/'wnids.txt')], {}
     for n, w in enumerate(wnids, 1):
-        if w in seen: raise ValueError(f"{root/'wnids.txt'}, line {n}: {w} is listed again (first on line {seen[w]}): a class must appear once")
+        if w in seen: raise ValueError(f"{root/'wnids.txt'}, line {n}: {w} is listed again (first on line {seen[w]}): a class must appear once, so delete line {n}")
         seen[w] = n
     words = dict(l.split('\t', 1) for l in _lines(root/'words.txt') if '\t' in l)
     if missing := [w for w in wnids if w not in words]: raise ValueError(f"{root/'words.txt'} has no label for {missing[0]} of wnids.txt")
@@ -469,7 +471,7 @@ def _read_classes(root):
 def _jpegs(root, d) -> dict:
     "name -> (path relative to `root`, size, mtime, ctime) of the JPEGs in directory `root/d`."
     try: entries = [e for e in os.scandir(root/d) if e.name.lower().endswith(('.jpeg', '.jpg'))]
-    except FileNotFoundError: raise FileNotFoundError(f"{root/d} is missing: {root} is not a complete Tiny ImageNet directory") from None
+    except FileNotFoundError: raise FileNotFoundError(f"{root/d} is missing: {root} is not a complete Tiny ImageNet directory. {_WHOLE_SET}") from None
     return {e.name: (f'{d}/{e.name}', (st := e.stat()).st_size, st.st_mtime_ns, st.st_ctime_ns) for e in entries}
 
 class EmptyClassWarning(UserWarning):
@@ -539,7 +541,7 @@ def _decode_into(cache, root, start, files):
 def _cache_error(path, e, size):
     "`e` (an OSError writing the cache at `path`) as an error that says what to do, or `e` itself."
     if e.errno in _FULL:
-        return OSError(e.errno, f"No disk space left for the image cache {path} ({size/1e9:.2f} GB): free some space on that disk, "
+        return OSError(e.errno, f"No disk space left for the image cache {path} ({size/1e6:,.1f} MB): free some space on that disk, "
                                 f"or set $TINYIMAGENET_CACHE to a directory on another one ({e.strerror})")
     if e.errno in _READ_ONLY:
         return PermissionError(e.errno, f"Cannot write the image cache in {path.parent} ({e.strerror}), e.g. because the dataset is on a "
