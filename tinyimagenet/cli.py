@@ -68,6 +68,11 @@ def _command(commands, name, help, description, epilog):
     "Register the subcommand `name`; its epilog (the exit statuses, examples) is printed as written."
     return commands.add_parser(name, help=help, description=description, epilog=epilog, formatter_class=argparse.RawDescriptionHelpFormatter)
 
+def _add_inputs(p, model_help, pictures=False):
+    "The MODEL file argument, and with `pictures` the IMAGE arguments, of `evaluate`, `predict` and `upscale`."
+    p.add_argument('model', type=Path, metavar='MODEL', help=model_help)
+    if pictures: p.add_argument('images', type=Path, nargs='+', metavar='IMAGE', help='pictures of any size, in any format Pillow reads (PNG, JPEG, ...)')
+
 def _add_device(p):
     "`--device`, for the commands that can choose theirs."
     p.add_argument('--device', help='cpu, cuda, cuda:1, mps, ... (default: CUDA if there is a GPU, else MPS, else the CPU)')
@@ -245,7 +250,7 @@ def add_evaluate(commands):
     p = _command(commands, 'evaluate', help='top-1 and top-5 validation accuracy of a trained model',
                  description='Print the top-1 and top-5 accuracy of a model file written by `tinyimagenet train` on the validation set it was trained for.',
                  epilog=_exit_help)
-    p.add_argument('model', type=Path, metavar='MODEL', help='a model file, e.g. OUT/model.pt')
+    _add_inputs(p, 'a model file, e.g. OUT/model.pt')
     p.add_argument('--bs', type=positive_int, default=512, help='batch size (default: %(default)s)')
     p.add_argument('--tta', action='store_true', help="average each image's prediction with its mirror image's (flip TTA)")
     p.add_argument('--per-class', type=Path, metavar='FILE.csv', help="write each class's accuracy and image count to FILE.csv, worst first")
@@ -302,8 +307,7 @@ def add_predict(commands):
                              "Each picture is converted to RGB, its shorter side resized to 64 pixels and its centre cropped, "
                              "as the network was trained; no dataset is needed.",
                  epilog=_exit_help)
-    p.add_argument('model', type=Path, metavar='MODEL', help='a model file, e.g. OUT/model.pt')
-    p.add_argument('images', type=Path, nargs='+', metavar='IMAGE', help='pictures of any size, in any format Pillow reads (PNG, JPEG, ...)')
+    _add_inputs(p, 'a model file, e.g. OUT/model.pt', pictures=True)
     p.add_argument('--top', type=positive_int, default=5, metavar='K', help='classes per picture, the most probable first (default: %(default)s)')
     p.add_argument('--json', action='store_true', help='print JSON: a list of {"image", "top": [{"wnid", "name", "probability"}, ...]}')
     p.add_argument('--tta', action='store_true', help="average each picture's prediction with its mirror image's (flip TTA)")
@@ -387,8 +391,7 @@ def add_upscale(commands):
     p = _command(commands, 'upscale', help='double the size of pictures with a trained UNet',
                  description='Write a 2x upscaled copy of each IMAGE to OUT/NAME_2x.png.',
                  epilog=_upscale_help)
-    p.add_argument('model', type=Path, metavar='MODEL', help='a unet.pt written by `tinyimagenet superres`')
-    p.add_argument('images', type=Path, nargs='+', metavar='IMAGE', help='pictures of any size, in any format Pillow reads (PNG, JPEG, ...)')
+    _add_inputs(p, 'a unet.pt written by `tinyimagenet superres`', pictures=True)
     p.add_argument('--out', type=Path, default=Path('upscaled'), help='where the upscaled pictures go (default: %(default)s)')
     _add_device(p)
     p.set_defaults(func=run_upscale, seed=None)
