@@ -4,7 +4,7 @@
 
 # %% auto #0
 __all__ = ['is_test_run', 'real_or_test', 'default_device', 'data_dir', 'temp_path', 'clean_stale', 'create_new',
-           'write_atomically', 'report_progress', 'to_device', 'check_writable', 'count_host_reads']
+           'write_atomically', 'report_progress', 'check_writable', 'to_device', 'count_host_reads']
 
 # %% ../nbs/00_core.ipynb #537221db
 import glob, os, secrets, shutil, sys, tempfile, time
@@ -110,18 +110,6 @@ def report_progress(items, # what to iterate over
             print(f'{cr}{what}: {done}, {now - start:.0f} s', end=end, flush=True)
     if shown: print(f'{cr}{what}: done in {time.monotonic() - start:.0f} s', flush=True)
 
-def to_device(x, # a tensor, or a (nested) tuple, list or dict of them; anything else is returned as it is
-              device, # where the tensors go
-             ):
-    "Move `x` to `device` without waiting: a host tensor bound for CUDA is staged in pinned memory (a pageable copy waits for the GPU's queue)."
-    if isinstance(x, torch.Tensor):
-        device = torch.device(device)
-        if device.type == 'cuda' and x.device.type == 'cpu': return x.pin_memory().to(device, non_blocking=True)
-        return x.to(device)
-    if isinstance(x, dict): return {k: to_device(v, device) for k, v in x.items()}
-    if isinstance(x, (list, tuple)): return type(x)(to_device(o, device) for o in x)
-    return x
-
 # %% ../nbs/00_core.ipynb #996d446d
 def check_writable(folder, # an output folder; made if missing
                   ) -> Path:
@@ -133,6 +121,19 @@ def check_writable(folder, # an output folder; made if missing
         with tempfile.TemporaryFile(dir=folder): pass
     except OSError as e: raise ValueError(f'{folder}: cannot write there ({e.strerror or e}); pass a folder you can write to') from None
     return folder
+
+# %% ../nbs/00_core.ipynb #ff5baf53
+def to_device(x, # a tensor, or a (nested) tuple, list or dict of them; anything else is returned as it is
+              device, # where the tensors go
+             ):
+    "Move `x` to `device` without waiting: a host tensor bound for CUDA is staged in pinned memory (a pageable copy waits for the GPU's queue)."
+    if isinstance(x, torch.Tensor):
+        device = torch.device(device)
+        if device.type == 'cuda' and x.device.type == 'cpu': return x.pin_memory().to(device, non_blocking=True)
+        return x.to(device)
+    if isinstance(x, dict): return {k: to_device(v, device) for k, v in x.items()}
+    if isinstance(x, (list, tuple)): return type(x)(to_device(o, device) for o in x)
+    return x
 
 # %% ../nbs/00_core.ipynb #9fe36b46
 _HOST_READS = {'item', 'tolist', 'numpy', 'cpu', '__bool__', '__float__', '__int__', '__index__', '__complex__', '__format__',
