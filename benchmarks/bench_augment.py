@@ -1,4 +1,4 @@
-"""Augmentation speed: the seed's per-image PIL pipeline against the batch preprocessors of `tinyimagenet.data`.
+"""Augmentation speed: the seed's per-image PIL pipeline against the batch preprocessors of `tinyimagenet.augment` (and `preprocess` of `tinyimagenet.data`).
 
 Prints images/s, measured in the same run, for
 (a) the seed's pipeline: per image with PIL (convert RGB, Pad(4, mean colour), RandomCrop(64), RandomHorizontalFlip,
