@@ -283,10 +283,10 @@ def gain_over_bicubic(learn:Learner) -> dict:
 # %% ../nbs/04_unet.ipynb #74fbe333
 @torch.no_grad()
 def show_upscaled(models, # a `TinyUNet`, or a dict of them by name
-         dls, # from `get_superres_dls`; the first validation images are shown
-         n=3, # how many images
-         title=None, # a title for the figure: say which data and scale it shows
-        ):
+                  dls, # from `get_superres_dls`; the first validation images are shown
+                  n=3, # how many images
+                  title=None, # a title for the figure: say which data and scale it shows
+                 ):
     "A grid with one row per image: input (32x32), bicubic, each UNet, target; titles give each image's PSNR."
     if isinstance(models, nn.Module): models = {'UNet': models}
     x, y = [t[:n] for t in next(iter(dls.valid))]
