@@ -21,7 +21,7 @@ import torch
 import torch.distributed as dist
 from PIL import Image
 
-from .core import (clean_stale, create_new, data_dir, default_device, real_or_test, report_progress, temp_path,
+from .core import (create_new, data_dir, default_device, real_or_test, report_progress, temp_path,
                                to_device)
 
 # %% ../nbs/00_data.ipynb #d68d28f2
@@ -155,7 +155,6 @@ def write_once(dest, # the set's root
         raise FileExistsError(f"{dest} exists but is not a {what} with parameters {params}: delete it or choose another `dest`")
     dest.parent.mkdir(parents=True, exist_ok=True)
     if n_images >= 2000: print(f"Writing a {what} {params} ({n_images:,} images) to {dest}")  # before long work: say what and where
-    clean_stale(dest)
     tmp = temp_path(dest)
     try:
         tmp.mkdir()
@@ -392,7 +391,6 @@ def _extract(zip_path, dest, top):
                 if (info.external_attr >> 16) & 0o170000 == 0o120000:  # a symbolic link (Unix mode in the high bits)
                     raise ValueError(f"{zip_path} holds the symbolic link {name!r}, which Tiny ImageNet's zip does not: "
                                      f"refusing to extract it. Delete the zip and download it again.")
-            clean_stale(dest/top)
             (tmp := temp_path(dest/top)).mkdir()
             try:
                 zf.extractall(tmp)
@@ -557,14 +555,13 @@ def _allocate(f, size):
     f.truncate(size)
 
 def _build_cache(path, root, files, fingerprint):
-    size = _HEADER + len(files)*_IMAGE_BYTES
-    tmp = temp_path(path)
+    size, tmp = _HEADER + len(files)*_IMAGE_BYTES, None
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        clean_stale(path)  # what a killed build left
+        tmp = temp_path(path)  # and what a killed build left is deleted
         with create_new(tmp) as f: _allocate(f, size)
     except OSError as e:
-        tmp.unlink(missing_ok=True)
+        if tmp is not None: tmp.unlink(missing_ok=True)
         raise _cache_error(path, e, size) from None
     if len(files) >= 2000: print(f"Decoding {len(files):,} images of {root} into the cache {path} ({size/1e9:.2f} GB)")  # say what and where
     try:
