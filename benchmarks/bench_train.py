@@ -15,6 +15,7 @@ projected time of 25 epochs, BN re-estimation as a share of an epoch, MFU and pe
     python benchmarks/bench_train.py --compile          # options it doesn't know go to `tinyimagenet train` unchanged
     python benchmarks/bench_train.py --tiny             # a sanity check that runs in minutes on a CPU: no speed figure
     python benchmarks/bench_train.py --prepare-only     # write the synthetic set and its image cache, timing each
+    python benchmarks/bench_train.py --compile --epochs 2 --profile 20   # where 20 steady steps' time goes (no figures row)
 """
 import argparse, inspect, resource, shutil, signal, statistics, sys, tempfile, time
 from pathlib import Path
@@ -52,6 +53,55 @@ class ClockCB(Callback):
     def after_epoch(self, learn): self._mark(learn, 'end')
     def after_batch(self, learn):
         if learn.training: self.images[learn.epoch] = self.images.get(learn.epoch, 0) + len(learn.batch[0])  # a shape: no sync
+
+class ProfileCB(Callback):
+    "Profiles training steps [start, start + n) of epoch 1: the host and device time of each step and of making its batch."
+    order = -999
+    def __init__(self, n, start=10): self.n, self.start, self.prof, self.range = n, start, None, None
+    def _open(self, name):
+        self.range = torch.profiler.record_function(name)
+        self.range.__enter__()
+    def _close(self):
+        if self.range is not None: self.range.__exit__(None, None, None)
+        self.range = None
+    def before_fit(self, learn): self.start = max(0, min(self.start, len(learn.dls.train) - self.n))  # a short epoch: earlier steps
+    def before_batch(self, learn):
+        if learn.training and learn.epoch == 1 and learn.iter == self.start:
+            sync()
+            self.t0, self.prof = time.perf_counter(), torch.profiler.profile(activities=[torch.profiler.ProfilerActivity.CPU,
+                *([torch.profiler.ProfilerActivity.CUDA] if torch.cuda.is_available() else [])])
+            self.prof.__enter__()
+        if self.prof is None: return
+        self._close()  # the batch is made: the loader's range ends
+        self._open('bench: step')
+    def after_batch(self, learn):
+        if self.prof is None: return
+        self._close()
+        if learn.iter < self.start + self.n - 1: return self._open('bench: loader')  # until the next batch arrives
+        sync()
+        wall = (time.perf_counter() - self.t0) / self.n
+        self.prof.__exit__(None, None, None)
+        report_profile(self.prof, self.n, wall)
+        self.prof = None
+
+def report_profile(prof, n, wall):
+    "Print, per step: the wall time, the device's busy time, and the host and device time of the step and of the loader."
+    events, cuda = prof.events(), torch.autograd.DeviceType.CUDA
+    kernels = sorted((e.time_range.start, e.time_range.end) for e in events  # not the ranges' own marks on the device timeline
+                     if e.device_type == cuda and not e.name.startswith('bench: '))
+    busy, end = 0, float('-inf')
+    for start, stop in kernels:  # the union of the kernels' intervals: overlapping kernels count once
+        busy += max(0, stop - max(start, end))
+        end = max(end, stop)
+    print(f'profile: {n} training steps of epoch 1: {wall * 1e3:.1f} ms each, wall clock; the device busy '
+          f'{busy / 1e3 / n:.1f} ms of it ({busy / 1e6 / n / wall:.0%})', flush=True)
+    host = {what: sum(e.cpu_time_total for e in events if e.name == f'bench: {what}' and e.device_type != cuda) / 1e3 / n
+            for what in ('step', 'loader')}
+    loader = sum(e.device_time_total for e in events if e.name == 'bench: loader' and e.device_type != cuda) / 1e3 / n
+    print(f'profile: making each batch (the loader, in the training thread): host {host["loader"]:.1f} ms, device {loader:.1f} ms', flush=True)
+    print(f'profile: the step itself (forward, backward, update): host {host["step"]:.1f} ms in the training thread (on CUDA '
+          f'the backward pass runs in autograd\'s device thread, outside it), device {busy / 1e3 / n - loader:.1f} ms', flush=True)
+    print(prof.key_averages().table(sort_by='self_device_time_total', row_limit=25, max_name_column_width=70), flush=True)
 
 class EpochReportCB(ClockCB):
     "The last callback: at each epoch's end, prints its figures from its own times, those of `first` and `ReestimateBNCB`'s."
@@ -114,6 +164,8 @@ def main():
     parser.add_argument('--prepare-only', action='store_true', help='write the synthetic set and its image cache, then stop')
     parser.add_argument('--label', help='names this run in the --results row (default: eager or compiled)')
     parser.add_argument('--results', type=Path, help='append a Markdown table row of the figures to this file')
+    parser.add_argument('--profile', type=int, metavar='N', help="profile N training steps of epoch 1 and print where their time "
+                        "goes; those steps are slower, so the run's figures are not quoted and no --results row is written")
     args, train_args = parser.parse_known_args()
     scale = 'tiny' if args.tiny else 'full'
     n_classes, per_class, _ = scales[scale]
@@ -128,7 +180,7 @@ def main():
     first = ClockCB(-1000)
     report = EpochReportCB(first)
     start = time.perf_counter()
-    try: status, call, learn = run_command(argv, [first, report])
+    try: status, call, learn = run_command(argv, [first, report, *([ProfileCB(args.profile)] if args.profile else [])])
     finally: shutil.rmtree(out, ignore_errors=True)
     command_s = time.perf_counter() - start
     if status: print(f'bench: tinyimagenet train failed (exit status {status})'); return status
@@ -158,7 +210,8 @@ def main():
                      f'n/a (no bf16 peak known for {name})') + f'; 3 x {mflops:,.1f} MFLOPs per training image (summarize)')
     print(f'peak device memory: {memory}')
 
-    if args.results:
+    if args.profile: print('bench: these figures include the profiled steps: not for quoting')
+    if args.results and not args.profile:
         cells = [name, args.label or ('compiled' if call['compile'] else 'eager'), f'{ips:,.0f}', f'{epoch_s:.2f}',
                  f'{rows[0]["all_in_s"]:.2f}', f'{projected:,.0f}', f'{bn_share:.1%}' if report.bn else 'none', 'n/a' if mfu is None else f'{mfu:.1%}',
                  'n/a' if gib is None else f'{gib:.1f} GiB']

@@ -5,7 +5,9 @@
 #      machine's own cores (bench_train.py --prepare-only prints how long each took);
 #   3. bench_train.py eager, then with --compile: `tinyimagenet train` itself, 3 whole epochs each;
 #   4. bench_augment.py (the preprocessors on CUDA, beside the seed's PIL pipeline on the CPU);
-#   5. a 1-epoch `tinyimagenet train --synthetic` end to end on CUDA.
+#   5. a 1-epoch `tinyimagenet train --synthetic` end to end on CUDA;
+#   6. unless GPU_CHECK_PROFILE=0: bench_train.py --compile --profile, where 20 steady training steps' time goes (device busy
+#      or idle, the loader's share, the top kernels).
 # Each step has its own time limit, so one that hangs leaves the others' figures. The figures go, as Markdown rows to paste
 # into nbs/benchmarks.md, to $OUT/gpu_check.md when $OUT is set (the device machine), else to benchmarks/gpu_check.md;
 # the whole log goes beside it (gpu_check.log).
@@ -14,8 +16,8 @@
 # fastcore, fastprogress or torcheval, and it cannot reach a package registry. So, here, from the repository root, once:
 #     bash benchmarks/gpu_check.sh wheels        # downloads them into .whl/ (ignored by git), about 0.3 MB
 # then make exactly this call of the `run` tool (the script installs the wheels there and runs the checkout from PYTHONPATH):
-#     run(command="bash benchmarks/gpu_check.sh", carry=[".whl"], timeout_s=540)
-# (the steps' own limits add up to 440 s; the 540 s leave room for the set-up and the write-up). Then paste the rows of
+#     run(command="bash benchmarks/gpu_check.sh", carry=[".whl"], timeout_s=600)
+# (the steps' own limits add up to 530 s with the profile, 440 s without it, GPU_CHECK_PROFILE=0). Then paste the rows of
 # gpu_check.md (it comes back under the reply's files_at) into nbs/benchmarks.md, with the card's name.
 # fastprogress is pinned to 1.0.3 there: later versions import python-fasthtml and its many dependencies.
 #
@@ -62,11 +64,13 @@ step() {  # step NAME LIMIT_S COMMAND...: run COMMAND under its own time limit, 
 }
 
 if ((tiny)); then
-    scale=(--tiny) augment=(--n-images 1024 --bs 256 --repeats 1) synthetic=(--synthetic-per-class 20)
-    declare -A limit=([prepare]=60 [eager]=240 [compiled]=600 [augment]=120 [train]=240)  # seconds: a busy 2-core CPU
+    scale=(--tiny) augment=(--n-images 1024 --bs 256 --repeats 1) synthetic=(--synthetic-per-class 20) profile=(--profile 3)
+    declare -A limit=([prepare]=60 [eager]=240 [compiled]=600 [augment]=120 [train]=240 [profile]=240)  # seconds: a busy 2-core CPU
 else
-    scale=() augment=() synthetic=()
-    declare -A limit=([prepare]=75 [eager]=110 [compiled]=170 [augment]=40 [train]=45)  # 440 s in all: 8 minutes with the set-up
+    scale=() augment=() synthetic=() profile=(--profile 20)
+    # 440 s in all without the profile, 530 s with it: under 8 and 9 minutes with the set-up. On one H100 on 2026-11-27 the
+    # first five steps took 242 s in all (22, 61, 98, 19 and 22 s).
+    declare -A limit=([prepare]=75 [eager]=110 [compiled]=170 [augment]=40 [train]=45 [profile]=90)
 fi
 
 card=$(nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader 2>/dev/null || echo 'no GPU (nvidia-smi found none)')
@@ -94,6 +98,12 @@ write_results() {  # the figures so far as Markdown: also when a step hangs or t
         echo '|---|---|---|'
         grep -E '^(seed:|preprocess)' "$log" | sed -E 's/^(.*[^ ]) +([0-9,]+) images\/s *(\((.*)\))?$/| \1 | \2 | \4 |/' || true
         echo
+        echo '## Where the time of a compiled training step goes (bench_train.py --profile: steps of epoch 1, profiler on)'
+        echo
+        echo '```text'
+        grep -E '^profile: ' "$log" || echo 'not run (GPU_CHECK_PROFILE=0), or it did not finish'
+        echo '```'
+        echo
         echo '## Steps'
         echo
         echo '| step | limit s | took s | status |'
@@ -110,6 +120,9 @@ step 'bench_train.py eager' "${limit[eager]}" python3 benchmarks/bench_train.py 
 step 'bench_train.py --compile' "${limit[compiled]}" python3 benchmarks/bench_train.py "${scale[@]}" --compile --label compiled --results "$work/train.md"
 step 'bench_augment.py' "${limit[augment]}" python3 benchmarks/bench_augment.py "${augment[@]}"
 step 'tinyimagenet train --synthetic --epochs 1' "${limit[train]}" "${tinyimagenet[@]}" train --synthetic --epochs 1 "${synthetic[@]}" --out "$work/train-synthetic"
+if [[ ${GPU_CHECK_PROFILE:-1} != 0 ]]; then
+    step 'bench_train.py --compile --profile' "${limit[profile]}" python3 benchmarks/bench_train.py "${scale[@]}" --compile --epochs 2 "${profile[@]}"
+fi
 
 trap - EXIT
 write_results

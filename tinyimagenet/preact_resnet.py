@@ -5,8 +5,9 @@
 # %% auto #0
 __all__ = ['seed_nfs', 'seed_n_blocks', 'recipes', 'TinyImageResNet', 'TinyImagePreactivationResNet', 'residual_blocks',
            'branch_ends', 'branch_starts', 'get_model', 'postact_model', 'batchnorms', 'plain_subset', 'reestimate_bn',
-           'evaluate', 'BNProbeCB', 'WeightNormCB', 'training_autocast', 'ReestimateBNCB', 'preact_model', 'Recipe',
-           'build_model', 'fit_recipe', 'save_model', 'load_model', 'to_input', 'predict', 'Interpretation']
+           'evaluate', 'BNProbeCB', 'WeightNormCB', 'training_autocast', 'ReestimateBNCB', 'EagerEvalCB',
+           'preact_model', 'Recipe', 'build_model', 'fit_recipe', 'save_model', 'load_model', 'to_input', 'predict',
+           'Interpretation']
 
 # %% ../nbs/03_preact_resnet.ipynb #7a6554cc
 import contextlib, copy, math, os, time
@@ -111,7 +112,7 @@ def batchnorms(model:nn.Module) -> list:
     return [m for m in model.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
 
 def plain_subset(dl:DeviceDataLoader, # e.g. `dls.train`: its images, labels, batch size and device are used
-                 n_images=10_000, # how many images (all of them if fewer)
+                 n_images=5_000, # how many images (all of them if fewer)
                  seed=0, # the subset and its order are fixed by this seed, not drawn from the global RNG
                 ) -> DeviceDataLoader:
     "A fixed random subset of `dl`'s images in a fixed random order, without augmentation: for BatchNorm statistics."
@@ -169,7 +170,7 @@ def evaluate(model:nn.Module,
 class BNProbeCB(Callback):
     "After each evaluation, validation top-1 with running, per-batch and re-estimated BatchNorm statistics, in `rows`."
     order = 25
-    def __init__(self, n_images=10_000): self.n_images, self.rows = n_images, []  # training images for the re-estimate
+    def __init__(self, n_images=5_000): self.n_images, self.rows = n_images, []  # training images for the re-estimate
     def before_fit(self, learn): self.stats_dl = plain_subset(learn.dls.train, self.n_images)
     def after_epoch(self, learn):
         if learn.training: return
@@ -197,7 +198,7 @@ def training_autocast(learn) -> contextlib.AbstractContextManager:
 
 class ReestimateBNCB(Callback):
     "Before each evaluation, replace the BatchNorm running statistics by the average over `n_images` un-augmented training images."
-    def __init__(self, n_images=10_000): self.n_images, self.seconds = n_images, []  # seconds: what each re-estimate took
+    def __init__(self, n_images=5_000): self.n_images, self.seconds = n_images, []  # seconds: what each re-estimate took
     def before_fit(self, learn): self.stats_dl = plain_subset(learn.dls.train, self.n_images)
     def before_epoch(self, learn):
         if learn.training: return
@@ -205,6 +206,15 @@ class ReestimateBNCB(Callback):
         reestimate_bn(model, self.stats_dl, training_autocast(learn))
         if model_device(model).type == 'cuda': torch.cuda.synchronize()  # once per epoch, so that the time is the GPU's work
         self.seconds.append(time.perf_counter() - start)
+
+class EagerEvalCB(Callback):
+    "Run the eval phase of a compiled model eagerly: its graphs (one more for a short last batch) cost more to compile than they save."
+    def __init__(self): self.stance = None
+    def before_epoch(self, learn):
+        if not learn.training: self.stance = torch.compiler.set_stance('force_eager')  # in force from here
+    def cleanup_epoch(self, learn):
+        if self.stance is not None: self.stance.__exit__(None, None, None)  # the stance as it was before
+        self.stance = None
 
 # %% ../nbs/03_preact_resnet.ipynb #73828063
 def preact_model(*args, # `get_model`'s: `n_outputs`, `nfs`, `n_blocks`
@@ -239,7 +249,7 @@ def fit_recipe(name:str, # a key of `recipes`
                lr=None, # default: the recipe's
                width=1., # multiplies the seed's channel counts
                speedups:Speedups=None, # the fast-path switches (bf16, channels_last...); default `speedups(device)`: all on for CUDA
-               compile=False, # `torch.compile` the network: True, or a backend for `torch.compile` (e.g. 'aot_eager' to test on a CPU)
+               compile=False, # `torch.compile` the network for training (evaluation stays eager): True, or a backend (e.g. 'aot_eager' on a CPU)
                checkpoint=None, # write the training state here after every epoch (`CheckpointCB`)
                resume=False, # continue from `checkpoint`
                settings:dict=None, # what else shapes the run (bs, augmentation, data...), stored in the checkpoint and checked on resume
@@ -252,7 +262,7 @@ def fit_recipe(name:str, # a key of `recipes`
     lr = recipe.lr if lr is None else lr
     if compile: model.compile(**({} if compile is True else {'backend': compile}))  # in place: the state dict keeps its keys
     settings = {'recipe': name, 'width': width, 'lr': lr, **(settings or {})}
-    cbs = [*([ReestimateBNCB()] if recipe.reestimate_bn else []),
+    cbs = [*([ReestimateBNCB()] if recipe.reestimate_bn else []), *([EagerEvalCB()] if compile else []),
            *([CheckpointCB(checkpoint, resume, settings)] if checkpoint is not None else []), *extra_cbs]
     return train(model, dls, lr, n_epochs, cbs, plot=plot, device=device, speedups=speedups)
 
