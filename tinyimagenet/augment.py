@@ -7,7 +7,7 @@ __all__ = ['TA_OPS', 'TA_MAGNITUDES', 'TA_SIGNED', 'pad_crop_flip', 'erase', 'pr
            'preprocess_and_trivial_augment']
 
 # %% ../nbs/00b_augment.ipynb #07b44d01
-import functools, math
+import functools, itertools, math
 
 import torch
 import torchvision.transforms.v2.functional as TF
@@ -30,13 +30,7 @@ def _gather(xb, rows, cols):
     src[..., 1:-1, 1:-1] = xb
     fill = _fill(xb.device).view(1, c, 1)
     src[..., 0, :], src[..., -1, :], src[..., 0], src[..., -1] = fill, fill, fill, fill
-    rows, cols = rows.clamp(-1, h) + 1, cols.clamp(-1, w) + 1  # outside clamps onto the frame
-    if rows.shape[-1] == 1 and cols.shape[-2] == 1:  # a crop or a flip: whole rows first (contiguous copies), then columns
-        oh, ow = rows.shape[-2], cols.shape[-1]
-        first_rows = torch.arange(b * c, device=xb.device).view(b, c, 1) * (h + 2)  # of each image's channels in `src`
-        picked = src.view(-1, w + 2).index_select(0, (first_rows + rows.view(-1, 1, oh)).view(-1))
-        return picked.view(b, c * oh, w + 2).gather(2, cols.view(-1, 1, ow).expand(b, c * oh, ow)).view(b, c, oh, ow)
-    idx = torch.add(cols, rows, alpha=w + 2)
+    idx = torch.add(cols.clamp(-1, w), rows.clamp(-1, h), alpha=w + 2).add_(w + 3)  # outside clamps onto the frame (+1 each way)
     oh, ow = idx.shape[-2:]
     idx = idx.long().expand(b, oh, ow).reshape(b, 1, -1).expand(b, c, -1)  # the channels share one index map
     return src.view(b, c, -1).gather(2, idx).view(b, c, oh, ow)
@@ -52,17 +46,28 @@ def _check_images(xb):
 
 def pad_crop_flip(
     xb:torch.Tensor, # uint8 images, B×3×H×W
-    dy:torch.Tensor, # per image, top row of the crop in the padded image (0..H+2·pad-size)
+    dy:torch.Tensor, # per image, top row of the crop in the padded image (0..H+2·pad-size; clamped to that)
     dx:torch.Tensor, # per image, left column of the crop in the padded image
     flip:torch.Tensor, # per image, bool: mirror the crop left to right
     size:int=_SIZE, # side of the square crop
     pad:int=_PAD, # width of the mean-colour border put around each image first
 ) -> torch.Tensor: # uint8, B×3×size×size
-    "Pad each image by `pad` with the mean colour, crop `size`×`size` at (`dy`, `dx`), mirror it where `flip`: one gather."
-    ar = torch.arange(size, device=xb.device)
-    rows = ar.view(1, -1, 1) + (dy - pad).view(-1, 1, 1)
-    cols = torch.where(flip.view(-1, 1, 1), size - 1 - ar, ar) + (dx - pad).view(-1, 1, 1)
-    return _gather(xb, rows, cols)
+    "Pad each image by `pad` with the mean colour, crop `size`×`size` at (`dy`, `dx`), mirror it where `flip`: one `index_select`."
+    b, c, h, w = xb.shape
+    hp, wp = h + 2 * pad, w + 2 * pad
+    src = xb.new_empty(2, b, c, hp, wp)  # the padded images, then their mirror images
+    src[0, ..., pad:pad + h, pad:pad + w] = xb
+    if pad:
+        fill = _fill(xb.device).view(c, 1, 1)
+        src[0, ..., :pad, :], src[0, ..., pad + h:, :] = fill, fill
+        src[0, ..., pad:pad + h, :pad], src[0, ..., pad:pad + h, pad + w:] = fill, fill
+    src[1] = src[0].flip(-1)
+    dy, dx = dy.clamp(0, hp - size), dx.clamp(0, wp - size)  # every crop inside its padded image
+    ar = lambda n: torch.arange(n, device=xb.device)
+    image, left = ar(b) + b * flip, torch.where(flip, wp - size - dx, dx)  # a mirrored crop: the mirror image's, from the right
+    first = ((image.view(b, 1, 1) * c + ar(c).view(1, c, 1)) * hp + dy.view(b, 1, 1) + ar(size)) * wp + left.view(b, 1, 1)
+    rows = src.view(-1).as_strided((src.numel() - size + 1, size), (1, 1))  # row k: the `size` bytes from byte k on
+    return rows.index_select(0, first.view(-1)).view(b, c, size, size)
 
 def _random_crops(xb):
     "Per image, `RandomCrop(64)` offsets into the padded image and a fair coin for `RandomHorizontalFlip`."
@@ -205,18 +210,19 @@ def trivial_augment(
 ) -> torch.Tensor: # uint8, B×3×64×64
     "Apply `TA_OPS[ops[i]]` at magnitude `mags[i]` to image i, each operation once on all the images that use it."
     if ops.device.type != 'cpu': ops = ops.cpu()  # a device read: `_random_trivial` draws them on the host to avoid it
-    order = torch.argsort(ops, stable=True)
-    ends = torch.bincount(ops, minlength=len(TA_OPS)).cumsum(0)[:-1]
-    order_dev, ops_dev, mags = to_device(order, xb.device), to_device(ops, xb.device), mags.to(xb.device)
-    groups = torch.tensor_split(order_dev, ends)  # split points on the host: no device read
-    geo = torch.cat(groups[1:_N_GEOMETRIC + 1])
-    out = xb.clone()  # the Identity images as they are; every other group is written back into its places
-    if len(geo):
-        theta = _geometry(ops_dev.index_select(0, geo), mags.index_select(0, geo))
-        out.index_copy_(0, geo, _gather(xb.index_select(0, geo), *_affine_positions(theta)))
-    for name, sel in zip(TA_OPS[_N_GEOMETRIC + 1:], groups[_N_GEOMETRIC + 1:]):
-        if len(sel): out.index_copy_(0, sel, _COLOUR_OPS[name](xb.index_select(0, sel), mags.index_select(0, sel)))
-    return out
+    order = torch.argsort(ops, stable=True)  # the images grouped by operation
+    sizes = [len(g) for g in torch.tensor_split(order, torch.bincount(ops, minlength=len(TA_OPS)).cumsum(0)[:-1])]  # shapes: no read
+    starts = [0, *itertools.accumulate(sizes)]  # group k is the slice starts[k]:starts[k + 1] of the sorted batch
+    order_dev, back = to_device(order, xb.device), to_device(torch.argsort(order), xb.device)
+    xs, mags = xb.index_select(0, order_dev), mags.to(xb.device).index_select(0, order_dev)  # Identity's images stay as they are
+    geo = slice(starts[1], starts[_N_GEOMETRIC + 1])  # the geometric operations' images, together
+    if geo.stop > geo.start:
+        theta = _geometry(to_device(ops[order[geo]], xb.device), mags[geo])
+        xs[geo] = _gather(xs[geo], *_affine_positions(theta))
+    for k, name in enumerate(TA_OPS[_N_GEOMETRIC + 1:], _N_GEOMETRIC + 1):
+        group = slice(starts[k], starts[k + 1])
+        if group.stop > group.start: xs[group] = _COLOUR_OPS[name](xs[group], mags[group])
+    return xs.index_select(0, back)  # each image back in its place: one gather, where writing each group back cost one per group
 
 def _random_trivial(b, device):
     "Per image, `TrivialAugmentWide`'s draw on the host: an op (kept on the CPU), one of its 31 magnitudes with a random sign where signed (on `device`)."

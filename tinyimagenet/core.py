@@ -4,10 +4,10 @@
 
 # %% auto #0
 __all__ = ['is_test_run', 'real_or_test', 'default_device', 'data_dir', 'temp_path', 'create_new', 'write_atomically',
-           'report_progress', 'check_writable', 'to_device', 'count_host_reads']
+           'report_progress', 'check_writable', 'to_device', 'keep_freed_memory', 'count_host_reads']
 
 # %% ../nbs/00_core.ipynb #537221db
-import glob, os, secrets, shutil, sys, tempfile, time
+import ctypes, ctypes.util, functools, glob, os, platform, secrets, shutil, sys, tempfile, time
 from pathlib import Path
 
 import torch
@@ -134,6 +134,17 @@ def to_device(x, # a tensor, or a (nested) tuple, list or dict of them; anything
     if isinstance(x, dict): return {k: to_device(v, device) for k, v in x.items()}
     if isinstance(x, (list, tuple)): return type(x)(to_device(o, device) for o in x)
     return x
+
+# %% ../nbs/00_core.ipynb #47cc0e4a
+@functools.cache  # once per process
+def keep_freed_memory(mmap_below=32 * 2**20, # bytes: blocks smaller than this come from the heap, not pages of their own (glibc's most)
+                      trim_above=256 * 2**20, # bytes: freed memory kept at the top of the heap for reuse, at most
+                     ) -> bool:
+    "Have glibc's `malloc` reuse freed memory for batch-sized buffers instead of returning it to the system; False without glibc."
+    if not sys.platform.startswith('linux') or platform.libc_ver()[0] != 'glibc': return False
+    mallopt = ctypes.CDLL(ctypes.util.find_library('c')).mallopt
+    M_TRIM_THRESHOLD, M_MMAP_THRESHOLD = -1, -3  # from glibc's malloc.h
+    return bool(mallopt(M_MMAP_THRESHOLD, mmap_below)) and bool(mallopt(M_TRIM_THRESHOLD, trim_above))
 
 # %% ../nbs/00_core.ipynb #9fe36b46
 _HOST_READS = {'item', 'tolist', 'numpy', 'cpu', '__bool__', '__float__', '__int__', '__index__', '__complex__', '__format__',

@@ -21,8 +21,8 @@ import torch
 import torch.distributed as dist
 from PIL import Image
 
-from .core import (create_new, data_dir, default_device, real_or_test, report_progress, temp_path,
-                               to_device)
+from .core import (create_new, data_dir, default_device, keep_freed_memory, real_or_test, report_progress,
+                               temp_path, to_device)
 
 # %% ../nbs/00_data.ipynb #d68d28f2
 mean = torch.tensor([0.48, 0.40, 0.31])
@@ -43,9 +43,14 @@ def denorm(x: torch.Tensor) -> torch.Tensor:
     m, s, *_ = _per_channel(x.device)
     return x * s + m
 
+@functools.lru_cache(maxsize=8)  # a few image sizes per process: the classifier's, the UNet's inputs and targets, a photograph
+def _per_pixel(device, h, w):
+    "The shift and scale of `_per_channel` for every pixel of a 3×`h`×`w` image."
+    return [t.expand(3, h, w).contiguous() for t in _per_channel(device)[2:]]
+
 def preprocess(xb: torch.Tensor) -> torch.Tensor:
     "No augmentation: uint8 images B×3×H×W -> normalized float, on `xb`'s device."
-    shift, scale = _per_channel(xb.device)[2:]
+    shift, scale = _per_pixel(xb.device, *xb.shape[-2:])  # per pixel: broadcast over the batch alone, 2.5x faster on a CPU
     x = xb.to(torch.float32, copy=True)  # a new tensor even if `xb` is float already: it is written in place
     return torch.addcmul(shift, x, scale, out=x)  # norm(xb/255) as one multiply-add, in place: a new buffer costs page faults
 
@@ -672,6 +677,7 @@ class DeviceDataLoader:
 
     def __iter__(self):
         idx, n, bs = self._indices(), len(self), self.bs
+        if self.device.type == 'cpu': keep_freed_memory()  # else each batch-sized buffer gets fresh pages (see `core`)
         if self.resident:
             idx = to_device(idx, self.device)  # once per epoch; every batch is then gathered on the device
             for k in range(n):
