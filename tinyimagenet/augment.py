@@ -55,6 +55,8 @@ def pad_crop_flip(
     "Pad each image by `pad` with the mean colour, crop `size`×`size` at (`dy`, `dx`), mirror it where `flip`: one `index_select`."
     b, c, h, w = xb.shape
     hp, wp = h + 2 * pad, w + 2 * pad
+    if size > min(hp, wp): raise ValueError(f'a {size}×{size} crop does not fit in images of {h}×{w} padded by {pad}: crop less or pad more')
+    if not b: return xb.new_empty(0, c, size, size)
     src = xb.new_empty(2, b, c, hp, wp)  # the padded images, then their mirror images
     src[0, ..., pad:pad + h, pad:pad + w] = xb
     if pad:
