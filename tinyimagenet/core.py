@@ -7,7 +7,7 @@ __all__ = ['is_test_run', 'real_or_test', 'default_device', 'data_dir', 'temp_pa
            'report_progress', 'check_writable', 'to_device', 'keep_freed_memory', 'count_host_reads']
 
 # %% ../nbs/00_core.ipynb #537221db
-import ctypes, ctypes.util, functools, glob, os, platform, secrets, shutil, sys, tempfile, time
+import ctypes, functools, glob, os, platform, secrets, shutil, sys, tempfile, time
 from pathlib import Path
 
 import torch
@@ -142,7 +142,7 @@ def keep_freed_memory(mmap_below=32 * 2**20, # bytes: blocks smaller than this c
                      ) -> bool:
     "Have glibc's `malloc` reuse freed memory for batch-sized buffers instead of returning it to the system; False without glibc."
     if not sys.platform.startswith('linux') or platform.libc_ver()[0] != 'glibc': return False
-    mallopt = ctypes.CDLL(ctypes.util.find_library('c')).mallopt
+    mallopt = ctypes.CDLL(None).mallopt  # this process's own symbols, glibc's among them
     M_TRIM_THRESHOLD, M_MMAP_THRESHOLD = -1, -3  # from glibc's malloc.h
     return bool(mallopt(M_MMAP_THRESHOLD, mmap_below)) and bool(mallopt(M_TRIM_THRESHOLD, trim_above))
 
