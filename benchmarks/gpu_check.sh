@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Everything worth measuring on a GPU, in one call of under 8 minutes on one H100 (issue 10):
+# Everything worth measuring on a GPU, in one call of under 8 minutes on one H100 (without the profile step it took 213-242 s):
 #   1. the card (nvidia-smi);
 #   2. the full-size synthetic set in the Tiny ImageNet layout (100,000 + 10,000 JPEGs) and its image cache, written on the
 #      machine's own cores (bench_train.py --prepare-only prints how long each took);
@@ -17,7 +17,7 @@
 #     bash benchmarks/gpu_check.sh wheels        # downloads them into .whl/ (ignored by git), about 0.3 MB
 # then make exactly this call of the `run` tool (the script installs the wheels there and runs the checkout from PYTHONPATH):
 #     run(command="bash benchmarks/gpu_check.sh", carry=[".whl"], timeout_s=600)
-# (the steps' own limits add up to 530 s with the profile, 440 s without it, GPU_CHECK_PROFILE=0). Then paste the rows of
+# (the steps' own limits add up to 430 s with the profile, 340 s without it, GPU_CHECK_PROFILE=0). Then paste the rows of
 # gpu_check.md (it comes back under the reply's files_at) into nbs/benchmarks.md, with the card's name.
 # fastprogress is pinned to 1.0.3 there: later versions import python-fasthtml and its many dependencies.
 #
@@ -68,9 +68,9 @@ if ((tiny)); then
     declare -A limit=([prepare]=60 [eager]=240 [compiled]=600 [augment]=120 [train]=240 [profile]=240)  # seconds: a busy 2-core CPU
 else
     scale=() augment=() synthetic=() profile=(--profile 20)
-    # 440 s in all without the profile, 530 s with it: under 8 and 9 minutes with the set-up. On one H100 on 2026-11-27 the
-    # first five steps took 242 s in all (22, 61, 98, 19 and 22 s).
-    declare -A limit=([prepare]=75 [eager]=110 [compiled]=170 [augment]=40 [train]=45 [profile]=90)
+    # 430 s in all, under 8 minutes with the set-up. On one H100 on 2026-11-27 the first five steps took 242 s (22, 61, 98, 19
+    # and 22 s) and, once evaluation stayed eager, 213 s (22, 61, 79, 15 and 19 s).
+    declare -A limit=([prepare]=50 [eager]=90 [compiled]=130 [augment]=30 [train]=40 [profile]=90)
 fi
 
 card=$(nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader 2>/dev/null || echo 'no GPU (nvidia-smi found none)')
