@@ -162,7 +162,7 @@ def main():
     parser.add_argument('--epochs', type=int, help='epochs to run (default 3; 2 with --tiny); epoch 0 counts as warm-up')
     parser.add_argument('--data', type=Path, help='where the synthetic set goes (default: under tinyimagenet.core.data_dir())')
     parser.add_argument('--prepare-only', action='store_true', help='write the synthetic set and its image cache, then stop')
-    parser.add_argument('--label', help='names this run in the --results row (default: eager or compiled)')
+    parser.add_argument('--label', help='names this run in the --results row (default: eager, compiled, or compiled and the mode)')
     parser.add_argument('--results', type=Path, help='append a Markdown table row of the figures to this file')
     parser.add_argument('--profile', type=int, metavar='N', help="profile N training steps of epoch 1 and print where their time "
                         "goes; those steps are slower, so the run's figures are not quoted and no --results row is written")
@@ -212,7 +212,9 @@ def main():
 
     if args.profile: print('bench: these figures include the profiled steps: not for quoting')
     if args.results and not args.profile:
-        cells = [name, args.label or ('compiled' if call['compile'] else 'eager'), f'{ips:,.0f}', f'{epoch_s:.2f}',
+        mode = call['compile']
+        label = args.label or ('eager' if not mode else 'compiled' if mode in (True, 'default') else f'compiled, {mode}')
+        cells = [name, label, f'{ips:,.0f}', f'{epoch_s:.2f}',
                  f'{rows[0]["all_in_s"]:.2f}', f'{projected:,.0f}', f'{bn_share:.1%}' if report.bn else 'none', 'n/a' if mfu is None else f'{mfu:.1%}',
                  'n/a' if gib is None else f'{gib:.1f} GiB']
         header = '' if args.results.exists() else results_header

@@ -8,21 +8,28 @@
 #   5. a 1-epoch `tinyimagenet train --synthetic` end to end on CUDA;
 #   6. unless GPU_CHECK_PROFILE=0: bench_train.py --compile --profile, where 20 steady training steps' time goes (device busy
 #      or idle, the loader's share, the top kernels).
+#
+# `bash benchmarks/gpu_check.sh experiments` runs, instead, what might bring 25 epochs under 150 s, each a whole-epoch run of
+# bench_train.py with its own Inductor cache folder: --compile with cold caches, then again with the caches it left (what a
+# user's second run of the command gets); --compile reduce-overhead (CUDA graphs); and --compile with Inductor's coordinate-
+# descent tuning of its generated kernels (TORCHINDUCTOR_COORDINATE_DESCENT_TUNING=1). Its figures go to gpu_experiments.md.
 # Each step has its own time limit, so one that hangs leaves the others' figures. The figures go, as Markdown rows to paste
-# into nbs/benchmarks.md, to $OUT/gpu_check.md when $OUT is set (the device machine), else to benchmarks/gpu_check.md;
-# the whole log goes beside it (gpu_check.log).
+# into nbs/benchmarks.md, to $OUT/gpu_check.md when $OUT is set (the device machine), else to benchmarks/gpu_check.md (which git
+# ignores); the whole log goes beside it (gpu_check.log).
 #
 # The device machine starts bare: its python3 has torch with CUDA, torchvision, numpy, Pillow and matplotlib, but not
 # fastcore, fastprogress or torcheval, and it cannot reach a package registry. So, here, from the repository root, once:
 #     bash benchmarks/gpu_check.sh wheels        # downloads them into .whl/ (ignored by git), about 0.3 MB
 # then make exactly this call of the `run` tool (the script installs the wheels there and runs the checkout from PYTHONPATH):
 #     run(command="bash benchmarks/gpu_check.sh", carry=[".whl"], timeout_s=600)
+# and, for the experiments (their limits add up to 570 s; on a warm machine the synthetic set is already written):
+#     run(command="bash benchmarks/gpu_check.sh experiments", carry=[".whl"], timeout_s=600)
 # (the steps' own limits add up to 430 s with the profile, 340 s without it, GPU_CHECK_PROFILE=0). Then paste the rows of
 # gpu_check.md (it comes back under the reply's files_at) into nbs/benchmarks.md, with the card's name.
 # fastprogress is pinned to 1.0.3 there: later versions import python-fasthtml and its many dependencies.
 #
 # Test it here first, every step at tiny scale on the CPU (5 to 7 minutes on the 2-core machine shared with other work):
-#     GPU_CHECK_TINY=1 OUT=/tmp/gpu_check bash benchmarks/gpu_check.sh
+#     GPU_CHECK_TINY=1 OUT=/tmp/gpu_check bash benchmarks/gpu_check.sh [experiments]
 set -euo pipefail
 export PYTHONUNBUFFERED=1  # output reaches the log as it happens, also from a step that is then killed
 cd "$(dirname "$0")/.."
@@ -34,10 +41,16 @@ if [[ ${1:-} == wheels ]]; then
     exit
 fi
 
+mode=${1:-check}
+case $mode in
+    check) name=gpu_check ;;
+    experiments) name=gpu_experiments ;;
+    *) echo "gpu_check: unknown argument '$mode': give none, 'experiments' or 'wheels'" >&2; exit 2 ;;
+esac
 tiny=${GPU_CHECK_TINY:-0}
 out=${OUT:-benchmarks}
 mkdir -p "$out"
-results=$out/gpu_check.md log=$out/gpu_check.log
+results=$out/$name.md log=$out/$name.log
 work=$(mktemp -d)
 export TINYIMAGENET_DATA=${TINYIMAGENET_DATA:-/tmp/tinyimagenet-data}  # local disk on the device machine
 : > "$log"
@@ -65,12 +78,15 @@ step() {  # step NAME LIMIT_S COMMAND...: run COMMAND under its own time limit, 
 
 if ((tiny)); then
     scale=(--tiny) augment=(--n-images 1024 --bs 256 --repeats 1) synthetic=(--synthetic-per-class 20) profile=(--profile 3)
-    declare -A limit=([prepare]=60 [eager]=240 [compiled]=600 [augment]=120 [train]=240 [profile]=240)  # seconds: a busy 2-core CPU
+    declare -A limit=([prepare]=60 [eager]=240 [compiled]=600 [augment]=120 [train]=240 [profile]=240  # seconds: a busy 2-core CPU
+                      [cold]=600 [warm]=240 [cudagraphs]=600 [tuned]=600)
 else
     scale=() augment=() synthetic=() profile=(--profile 20)
     # 430 s in all, under 8 minutes with the set-up. On one H100 on 2026-11-27 the first five steps took 242 s (22, 61, 98, 19
     # and 22 s) and, once evaluation stayed eager, 213 s (22, 61, 79, 15 and 19 s).
     declare -A limit=([prepare]=50 [eager]=90 [compiled]=130 [augment]=30 [train]=40 [profile]=90)
+    # The experiments: 570 s in all, guessed from the compiled step above (not yet run on a GPU).
+    limit+=([cold]=110 [warm]=100 [cudagraphs]=130 [tuned]=180)
 fi
 
 card=$(nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader 2>/dev/null || echo 'no GPU (nvidia-smi found none)')
@@ -80,18 +96,25 @@ if command -v nvidia-smi > /dev/null; then nvidia-smi 2>&1 | tee -a "$log"; fi
 
 write_results() {  # the figures so far as Markdown: also when a step hangs or the call itself is stopped (TERM)
     {
-        echo "# gpu_check.sh: $card"
+        echo "# gpu_check.sh $mode: $card"
         echo
         echo "$(date -u '+%Y-%m-%d %H:%M UTC'), $SECONDS s in all, commit $(git describe --always --dirty 2>/dev/null || echo '?'), torch $torch$( ((tiny)) && echo ', GPU_CHECK_TINY=1: tiny scale, no speed figures')."
         echo
         echo '## `tinyimagenet train` (bench_train.py: the synthetic set in the Tiny ImageNet layout, whole epochs, epoch 0 = warm-up)'
         echo
-        cat "$work/train.md" 2>/dev/null || echo 'No complete run: see the lines below and gpu_check.log.'
+        cat "$work/train.md" 2>/dev/null || echo "No complete run: see the lines below and $name.log."
         echo
         echo '```text'
         grep -E '^(bench: |training images/s|all-in seconds|projected 25|BN re-estimation|MFU|peak device memory)' "$log" || true
         echo '```'
         echo
+        if [[ $mode == experiments ]]; then
+            echo "## What Inductor and CUDA graphs said (the log's lines that name them)"
+            echo
+            echo '```text'
+            grep -iE 'cudagraph|cuda graph|inductor|recompil' "$log" | grep -v '^== ' | sort | uniq -c | head -40 || true
+            echo '```'
+        else
         echo '## Preprocessors on uint8 batches (bench_augment.py: synthetic images)'
         echo
         echo '| what | images/s | vs the seed |'
@@ -103,6 +126,7 @@ write_results() {  # the figures so far as Markdown: also when a step hangs or t
         echo '```text'
         grep -E '^profile: ' "$log" || echo 'not run (GPU_CHECK_PROFILE=0), or it did not finish'
         echo '```'
+        fi
         echo
         echo '## Steps'
         echo
@@ -116,6 +140,24 @@ trap write_results EXIT
 trap 'exit 143' TERM INT  # so that a stopped call still writes its figures
 
 step 'synthetic set and image cache' "${limit[prepare]}" python3 benchmarks/bench_train.py "${scale[@]}" --prepare-only
+if [[ $mode == experiments ]]; then
+    # Each run keeps Inductor's caches (compiled graphs and kernels) in a folder of its own: cold at first, warm the second time.
+    bench=(python3 benchmarks/bench_train.py "${scale[@]}" --results "$work/train.md")
+    step 'bench_train.py --compile, cold caches' "${limit[cold]}" env TORCHINDUCTOR_CACHE_DIR="$work/inductor-default" \
+        "${bench[@]}" --compile --epochs 2 --label 'compiled, cold caches'
+    step 'bench_train.py --compile, warm caches' "${limit[warm]}" env TORCHINDUCTOR_CACHE_DIR="$work/inductor-default" \
+        "${bench[@]}" --compile --label 'compiled, warm caches'
+    step 'bench_train.py --compile reduce-overhead' "${limit[cudagraphs]}" env TORCHINDUCTOR_CACHE_DIR="$work/inductor-cudagraphs" \
+        "${bench[@]}" --compile reduce-overhead --epochs 2 --label 'compiled, reduce-overhead, cold caches'
+    step 'bench_train.py --compile, coordinate-descent tuning' "${limit[tuned]}" env TORCHINDUCTOR_CACHE_DIR="$work/inductor-tuned" \
+        TORCHINDUCTOR_COORDINATE_DESCENT_TUNING=1 "${bench[@]}" --compile --epochs 2 --label 'compiled, coordinate-descent tuning, cold caches'
+    trap - EXIT
+    write_results
+    rm -rf "$work"
+    echo
+    cat "$results"
+    exit
+fi
 step 'bench_train.py eager' "${limit[eager]}" python3 benchmarks/bench_train.py "${scale[@]}" --label eager --results "$work/train.md"
 step 'bench_train.py --compile' "${limit[compiled]}" python3 benchmarks/bench_train.py "${scale[@]}" --compile --label compiled --results "$work/train.md"
 step 'bench_augment.py' "${limit[augment]}" python3 benchmarks/bench_augment.py "${augment[@]}"
