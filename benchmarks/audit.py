@@ -1060,10 +1060,10 @@ def _(t):
 
 @case(G, 'train-choices-switches')
 def _(t):
-    "Unknown --model, --augment, --dataset, --compile mode; a switch given a value; --resume with --force."
+    "Unknown --model, --augment, --dataset, --compile mode; a switch given a value; --resume with --force, --compile with --no-compile."
     plain = lambda *a: cli(t, 'train', *SMALL, '--out', t/'run', *a)
     return [refused(plain('--model', 'resnet'), 2, '--model'), refused(plain('--augment', 'heavy'), 2, '--augment'),
-            refused(plain('--compile', 'fast'), 2, '--compile'),
+            refused(plain('--compile', 'fast'), 2, '--compile'), refused(plain('--compile', '--no-compile'), 2, '--no-compile'),
             refused(plain('--dataset', 'imagenet'), 2, '--dataset'), refused(plain('--amp=yes'), 2, '--amp'),
             refused(plain('--resume', '--force'), 2, '--force')]
 

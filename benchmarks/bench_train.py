@@ -11,8 +11,8 @@ It prints training images/s (the training phase alone, the device synchronized a
 warm-up and compilation, apart), all-in seconds per epoch (training, BN re-estimation, evaluation, checkpoint), the
 projected time of 25 epochs, BN re-estimation as a share of an epoch, MFU and peak device memory.
 
-    python benchmarks/bench_train.py                    # 3 epochs of the default recipe on the fastest device here
-    python benchmarks/bench_train.py --compile          # options it doesn't know go to `tinyimagenet train` unchanged
+    python benchmarks/bench_train.py                    # 3 epochs of the default recipe on the fastest device here (compiled on CUDA)
+    python benchmarks/bench_train.py --no-compile       # options it doesn't know go to `tinyimagenet train` unchanged
     python benchmarks/bench_train.py --tiny             # a sanity check that runs in minutes on a CPU: no speed figure
     python benchmarks/bench_train.py --prepare-only     # write the synthetic set and its image cache, timing each
     python benchmarks/bench_train.py --compile --epochs 2 --profile 20   # where 20 steady steps' time goes (no figures row)

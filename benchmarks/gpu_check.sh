@@ -3,7 +3,8 @@
 #   1. the card (nvidia-smi);
 #   2. the full-size synthetic set in the Tiny ImageNet layout (100,000 + 10,000 JPEGs) and its image cache, written on the
 #      machine's own cores (bench_train.py --prepare-only prints how long each took);
-#   3. bench_train.py eager, then with --compile: `tinyimagenet train` itself, 3 whole epochs each;
+#   3. bench_train.py with --no-compile (eager), then with --compile (the command's default on CUDA): `tinyimagenet train`
+#      itself, 3 whole epochs each;
 #   4. bench_augment.py (the preprocessors on CUDA, beside the seed's PIL pipeline on the CPU);
 #   5. a 1-epoch `tinyimagenet train --synthetic` end to end on CUDA;
 #   6. unless GPU_CHECK_PROFILE=0: bench_train.py --compile --profile, where 20 steady training steps' time goes (device busy
@@ -158,7 +159,7 @@ if [[ $mode == experiments ]]; then
     cat "$results"
     exit
 fi
-step 'bench_train.py eager' "${limit[eager]}" python3 benchmarks/bench_train.py "${scale[@]}" --label eager --results "$work/train.md"
+step 'bench_train.py --no-compile' "${limit[eager]}" python3 benchmarks/bench_train.py "${scale[@]}" --no-compile --label eager --results "$work/train.md"
 step 'bench_train.py --compile' "${limit[compiled]}" python3 benchmarks/bench_train.py "${scale[@]}" --compile --label compiled --results "$work/train.md"
 step 'bench_augment.py' "${limit[augment]}" python3 benchmarks/bench_augment.py "${augment[@]}"
 step 'tinyimagenet train --synthetic --epochs 1' "${limit[train]}" "${tinyimagenet[@]}" train --synthetic --epochs 1 "${synthetic[@]}" --out "$work/train-synthetic"
