@@ -52,7 +52,9 @@ class ClockCB(Callback):
     def before_epoch(self, learn): self._mark(learn, 'start')
     def after_epoch(self, learn): self._mark(learn, 'end')
     def after_batch(self, learn):
-        if learn.training: self.images[learn.epoch] = self.images.get(learn.epoch, 0) + len(learn.batch[0])  # a shape: no sync
+        if not learn.training: return
+        self.images[learn.epoch] = self.images.get(learn.epoch, 0) + len(learn.batch[0])  # a shape: no sync
+        if learn.epoch == 0 and learn.iter < 2: self._mark(learn, f'step {learn.iter}')  # where epoch 0's warm-up goes
 
 class ProfileCB(Callback):
     "Profiles training steps [start, start + n) of epoch 1: the host and device time of each step and of making its batch."
@@ -121,6 +123,11 @@ class EpochReportCB(ClockCB):
         self.epochs.append(row)
         print(f"bench: epoch {e}: training {row['ips']:,.0f} images/s ({row['images']:,} images in {train_s:.2f} s); "
               + (f"BN re-estimation {row['bn_s']:.2f} s; " if self.bn else '') + f"all-in {row['all_in_s']:.2f} s", flush=True)
+        if e == 0 and (0, 'train', 'step 1') in first:  # warm-up: cuDNN's autotuning and compilation happen at a shape's first use
+            steps = first[0, 'train', 'step 0'] - first[0, 'train', 'start'], first[0, 'train', 'step 1'] - first[0, 'train', 'step 0']
+            eval_s = last[0, 'eval', 'end'] - last[0, 'eval', 'start'] if (0, 'eval', 'start') in last else float('nan')
+            print(f'bench: epoch 0: its first training step took {steps[0]:.2f} s, the second {steps[1]:.2f} s; its evaluation {eval_s:.2f} s',
+                  flush=True)
 
 def prepare(root:Path, scale:str) -> Path:
     "Write the synthetic set of `scale` at `root` and its image cache (each only if missing), printing how long each took."
