@@ -202,7 +202,7 @@ def add_train(commands):
     compiling.add_argument('--compile', nargs='?', const='default', choices=compile_modes, metavar='MODE',
                            help="torch.compile the network for training, in torch.compile's MODE (default when none is given; reduce-overhead "
                                 "adds CUDA graphs; the max-autotune ones tune kernels for minutes); the first epoch is slower while it "
-                                "compiles (default: on with CUDA for tiny-imagenet, else off)")
+                                "compiles (default: on with CUDA for tiny-imagenet, if Triton supports the GPU; else off)")
     compiling.add_argument('--no-compile', dest='compile', action='store_const', const=False, help='train without torch.compile')
     for name, what in speedup_flags.items():
         p.add_argument(f"--{name.replace('_', '-')}", action=argparse.BooleanOptionalAction, help=f'{what} (default: on with CUDA, else off)')
@@ -224,7 +224,9 @@ def compile_default(device, # a torch.device
                     dataset:str, # a name of `datasets`
                    ):
     "`--compile`'s default: torch.compile's default mode on CUDA for tiny-imagenet, whose 25 epochs repay the compilation; else off."
-    return 'default' if device.type == 'cuda' and dataset == 'tiny-imagenet' else False
+    if device.type != 'cuda' or dataset != 'tiny-imagenet': return False
+    from torch.utils._triton import has_triton  # Inductor's CUDA kernels are Triton's: a GPU too old for it, or no triton, stays eager
+    return 'default' if has_triton() else False
 
 def run_train(args):
     "`tinyimagenet train`: check the arguments and `--out`, get the data, then one call of `fit_recipe`."
