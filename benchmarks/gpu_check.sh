@@ -14,6 +14,7 @@
 # bench_train.py with its own Inductor cache folder: --compile with cold caches, then again with the caches it left (what a
 # user's second run of the command gets); --compile reduce-overhead (CUDA graphs); and --compile with Inductor's coordinate-
 # descent tuning of its generated kernels (TORCHINDUCTOR_COORDINATE_DESCENT_TUNING=1). Its figures go to gpu_experiments.md.
+#
 # Each step has its own time limit, so one that hangs leaves the others' figures. The figures go, as Markdown rows to paste
 # into nbs/benchmarks.md, to $OUT/gpu_check.md when $OUT is set (the device machine), else to benchmarks/gpu_check.md (which git
 # ignores); the whole log goes beside it (gpu_check.log).
@@ -23,10 +24,11 @@
 #     bash benchmarks/gpu_check.sh wheels        # downloads them into .whl/ (ignored by git), about 0.3 MB
 # then make exactly this call of the `run` tool (the script installs the wheels there and runs the checkout from PYTHONPATH):
 #     run(command="bash benchmarks/gpu_check.sh", carry=[".whl"], timeout_s=600)
-# and, for the experiments (their limits add up to 570 s; on a warm machine the synthetic set is already written):
+# (the steps' own limits add up to 430 s with the profile, 340 s without it, GPU_CHECK_PROFILE=0), and for the experiments
+# (their limits add up to 570 s; on a machine still warm from the first call the synthetic set is already written):
 #     run(command="bash benchmarks/gpu_check.sh experiments", carry=[".whl"], timeout_s=600)
-# (the steps' own limits add up to 430 s with the profile, 340 s without it, GPU_CHECK_PROFILE=0). Then paste the rows of
-# gpu_check.md (it comes back under the reply's files_at) into nbs/benchmarks.md, with the card's name.
+# Then paste the rows of gpu_check.md and gpu_experiments.md (they come back under the reply's files_at) into
+# nbs/benchmarks.md, with the card's name.
 # fastprogress is pinned to 1.0.3 there: later versions import python-fasthtml and its many dependencies.
 #
 # Test it here first, every step at tiny scale on the CPU (5 to 7 minutes on the 2-core machine shared with other work):
