@@ -26,7 +26,8 @@ import torch
 from tinyimagenet import cli, preact_resnet
 from tinyimagenet.core import data_dir
 from tinyimagenet.data import TinyImageNet, make_synthetic_tiny_imagenet
-from tinyimagenet.learner import Callback, model_device, summarize
+from tinyimagenet.diagnostics import summarize
+from tinyimagenet.learner import Callback, model_device
 
 # The synthetic set of each scale (n_classes, train_per_class, val_per_class), and what `--tiny` passes to the command.
 scales = {'full': (200, 500, 50), 'tiny': (10, 16, 4)}
