@@ -21,8 +21,9 @@ import torch
 import torch.distributed as dist
 from PIL import Image
 
-from .core import (create_new, data_dir, default_device, keep_freed_memory, real_or_test, report_progress,
-                               temp_path, to_device)
+from .core import (create_new, data_dir, default_device, keep_freed_memory, publish, real_or_test, report_progress,
+                               staged, to_device)
+from .files import format_metadata, parse_header, safetensors_header
 
 # %% ../nbs/00_data.ipynb #d68d28f2
 mean = torch.tensor([0.48, 0.40, 0.31])
@@ -150,7 +151,7 @@ def write_once(dest, # the set's root
                 what:str, # e.g. 'synthetic set', for messages
                 n_images:int=0, # how many images it holds: a set of 2,000 or more is announced before it is written
                ) -> Path:
-    "Write a set with `write` into a temporary directory beside `dest` and rename it into place, unless it is already there."
+    "Write a set with `write` into a folder `staged` beside `dest` and publish it there, unless it is already there."
     dest = Path(dest)
     def complete():
         try: return json.loads((dest/marker).read_text()) == params
@@ -158,17 +159,13 @@ def write_once(dest, # the set's root
     if complete(): return dest
     if dest.exists() and not (dest.is_dir() and not any(dest.iterdir())):  # an empty directory is fine: it is renamed over
         raise FileExistsError(f"{dest} exists but is not a {what} with parameters {params}: delete it or choose another `dest`")
-    dest.parent.mkdir(parents=True, exist_ok=True)
     if n_images >= 2000: print(f"Writing a {what} {params} ({n_images:,} images) to {dest}")  # before long work: say what and where
-    tmp = temp_path(dest)
     try:
-        tmp.mkdir()
-        write(tmp)
-        (tmp/marker).write_text(json.dumps(params))
-        try: tmp.rename(dest)  # replaces `dest` if it is an empty directory
-        except OSError:
-            if not complete(): raise  # else another process finished the same set first: use theirs
-    finally: shutil.rmtree(tmp, ignore_errors=True)
+        with staged(dest, folder=True) as tmp:  # renamed over `dest` if it is an empty directory
+            write(tmp)
+            (tmp/marker).write_text(json.dumps(params))
+    except OSError:
+        if not complete(): raise  # else another process finished the same set first: use theirs
     return dest
 
 def make_synthetic_tiny_imagenet(dest, # directory to create (or an empty one): the root of the set, like `tiny-imagenet-200`
@@ -382,7 +379,7 @@ def _fetch(url, part, zip_path, md5, by_hand, chunk):
         part.unlink()
         raise ValueError(f"{url} downloaded to {part} has md5 {got}, expected {md5}: deleted it, extracted nothing. "
                          f"Call again to download it again. {by_hand}")
-    os.replace(part, zip_path)
+    publish(part, zip_path)  # its own name while it grows, to resume; the zip's once checked
 
 def _extract(zip_path, dest, top):
     "Extract `top/` from `zip_path` into `dest`, refusing the whole zip if any member would land outside `dest`."
@@ -396,15 +393,16 @@ def _extract(zip_path, dest, top):
                 if (info.external_attr >> 16) & 0o170000 == 0o120000:  # a symbolic link (Unix mode in the high bits)
                     raise ValueError(f"{zip_path} holds the symbolic link {name!r}, which Tiny ImageNet's zip does not: "
                                      f"refusing to extract it. Delete the zip and download it again.")
-            (tmp := temp_path(dest/top)).mkdir()
             try:
-                zf.extractall(tmp)
-                if not (tmp/top/'wnids.txt').exists():
-                    raise ValueError(f"{zip_path} has no {top}/wnids.txt: it is not Tiny ImageNet. Delete it and download it again")
-                try: (tmp/top).rename(dest/top)
-                except OSError:
-                    if not (dest/top/'wnids.txt').exists(): raise  # else another process extracted it first
-            finally: shutil.rmtree(tmp, ignore_errors=True)
+                with staged(dest/top, folder=True) as tmp:
+                    for info in zf.infolist():  # `top/` and what is in it, into the staged folder
+                        if not info.filename.startswith(f'{top}/') or info.filename == f'{top}/': continue
+                        info.filename = info.filename[len(top) + 1:]
+                        zf.extract(info, tmp)
+                    if not (tmp/'wnids.txt').exists():
+                        raise ValueError(f"{zip_path} has no {top}/wnids.txt: it is not Tiny ImageNet. Delete it and download it again")
+            except OSError:
+                if not (dest/top/'wnids.txt').exists(): raise  # else another process extracted it first
     except (zipfile.BadZipFile, zlib.error, EOFError) as e:
         raise ValueError(f"{zip_path} is not a readable zip ({e}): delete it and download it again") from e
 
@@ -504,7 +502,7 @@ def _val_files(root, wnids):
     return files, labels
 
 # %% ../nbs/00_data.ipynb #d7bf9f35
-_MAGIC, _HEADER = b'tinyimagenet uint8 image cache v2\n', 4096
+_HEADER = 4096  # bytes before the pixels: the safetensors header, padded so it can be rewritten in place
 _IMAGE_BYTES = int(np.prod(_SHAPE))
 _READ_ONLY, _FULL = (errno.EROFS, errno.EACCES, errno.EPERM), (errno.ENOSPC, errno.EFBIG, getattr(errno, 'EDQUOT', errno.ENOSPC))
 
@@ -519,20 +517,24 @@ def _cache_dir(root) -> Path:
         return Path(d).expanduser()/f'{root.name}-{hashlib.sha1(str(root).encode()).hexdigest()[:12]}'
     return Path(root)/'cache'
 
+def _cache_header(n, fingerprint, crc32='') -> bytes:
+    "The first `_HEADER` bytes of a cache of `n` images: one uint8 tensor n×3×64×64 'images', and what identifies and checks it."
+    meta = format_metadata('image cache', fingerprint=fingerprint, crc32=str(crc32))
+    return safetensors_header({'images': (torch.uint8, (n, *_SHAPE))}, meta, size=_HEADER)
+
 def _open_cache(path, fingerprint, n):
     "The images cached at `path` as a memory-mapped uint8 tensor and `None`, or `None` and why the cache can't be used."
     try:
         with open(path, 'rb') as f: head = f.read(_HEADER)
     except FileNotFoundError: return None, None
-    if not head.startswith(_MAGIC):
-        return None, 'it was written by another version' if head.startswith(_MAGIC[:-4]) else 'its header is damaged'
-    try: meta = json.loads(head[len(_MAGIC):])
-    except ValueError: meta = None
-    if not isinstance(meta, dict): return None, 'its header is damaged'
+    try: meta, entries, start = parse_header(head)
+    except ValueError: return None, 'it was written by another version' if head.startswith(b'tinyimagenet uint8 image cache') else 'its header is damaged'
+    if any(meta.get(k) != v for k, v in format_metadata('image cache').items()): return None, 'it was written by another version'
     if meta.get('fingerprint') != fingerprint: return None, 'the source images changed'
-    if path.stat().st_size != _HEADER + n*_IMAGE_BYTES: return None, 'it has the wrong size'
+    if (entries, start) != parse_header(_cache_header(n, fingerprint))[1:] or path.stat().st_size != _HEADER + n*_IMAGE_BYTES:
+        return None, 'it has the wrong size'
     images = np.memmap(path, np.uint8, 'c', offset=_HEADER, shape=(n, *_SHAPE))  # 'c' (copy on write): torch wants a writable array
-    if zlib.crc32(images) != meta.get('crc32'): return None, 'its checksum does not match'
+    if str(zlib.crc32(images)) != meta.get('crc32'): return None, 'its checksum does not match'
     return torch.from_numpy(images), None
 
 def _decode_into(cache, root, start, files):
@@ -560,28 +562,22 @@ def _allocate(f, size):
     f.truncate(size)
 
 def _build_cache(path, root, files, fingerprint):
-    size, tmp = _HEADER + len(files)*_IMAGE_BYTES, None
+    "Reserve the cache file beside `path`, decode `files` into it in place (one process per core), checksum it, then publish it."
+    size = _HEADER + len(files)*_IMAGE_BYTES
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = temp_path(path)  # and what a killed build left is deleted
-        with create_new(tmp) as f: _allocate(f, size)
-    except OSError as e:
-        if tmp is not None: tmp.unlink(missing_ok=True)
-        raise _cache_error(path, e, size) from None
-    if len(files) >= 2000: print(f"Decoding {len(files):,} images of {root} into the cache {path} ({size/1e9:.2f} GB)")  # say what and where
-    try:
-        step = max(1, min(1024, len(files) // (8*_workers())))  # chunks: few enough to be cheap, enough for a smooth progress report
-        with _process_pool() as pool:
-            jobs = [pool.submit(_decode_into, tmp, root, i, files[i:i + step]) for i in range(0, len(files), step)]
-            try:
-                for job in report_progress(jobs, len(files), f'Decoding {len(files):,} images', scale=step, every=10): job.result()
-            except BaseException: pool.shutdown(cancel_futures=True); raise
-        crc = zlib.crc32(np.memmap(tmp, np.uint8, 'r', offset=_HEADER, shape=(len(files), *_SHAPE)))
-        with open(tmp, 'r+b') as f:
-            f.write((_MAGIC + json.dumps(dict(fingerprint=fingerprint, crc32=crc)).encode()).ljust(_HEADER))
-            # no fsync (seconds for 1.35 GB): pixels lost to a power cut fail the checksum, and the cache is rebuilt
-        os.replace(tmp, path)
-    except BaseException: tmp.unlink(missing_ok=True); raise
+        # not synced (seconds for 1.35 GB): pixels a power cut loses fail the checksum, and the cache is rebuilt
+        with staged(path, sync=False) as tmp:
+            with create_new(tmp) as f: _allocate(f, size)
+            if len(files) >= 2000: print(f"Decoding {len(files):,} images of {root} into the cache {path} ({size/1e9:.2f} GB)")  # say what and where
+            step = max(1, min(1024, len(files) // (8*_workers())))  # chunks: few enough to be cheap, enough for a smooth progress report
+            with _process_pool() as pool:
+                jobs = [pool.submit(_decode_into, tmp, root, i, files[i:i + step]) for i in range(0, len(files), step)]
+                try:
+                    for job in report_progress(jobs, len(files), f'Decoding {len(files):,} images', scale=step, every=10): job.result()
+                except BaseException: pool.shutdown(cancel_futures=True); raise
+            crc = zlib.crc32(np.memmap(tmp, np.uint8, 'r', offset=_HEADER, shape=(len(files), *_SHAPE)))
+            with open(tmp, 'r+b') as f: f.write(_cache_header(len(files), fingerprint, crc))
+    except OSError as e: raise _cache_error(path, e, size) from None
 
 def _cached_images(path, root, files) -> torch.Tensor:
     "uint8 N×3×64×64 tensor of the images `files`, memory-mapped from the cache at `path`, which is (re)built when needed."
