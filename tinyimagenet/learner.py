@@ -6,10 +6,10 @@
 __all__ = ['events', 'CancelFitException', 'CancelEpochException', 'CancelBatchException', 'Callback', 'is_main_process',
            'Learner', 'NonFiniteLossError', 'NonFiniteGuardCB', 'setup_device', 'unwrap', 'model_device', 'DeviceCB',
            'MetricsCB', 'ProgressCB', 'BatchSchedulerCB', 'Speedups', 'speedups', 'MixedPrecisionCB', 'GradientClipCB',
-           'FreezeCB', 'adamw', 'train', 'save_state', 'load_state', 'save_network', 'load_network', 'CheckpointCB']
+           'FreezeCB', 'adamw', 'train', 'save_network', 'load_network', 'CheckpointCB']
 
 # %% ../nbs/02_learner.ipynb #6bd7a084
-import hashlib, io, json, os, re, sys, threading, time, warnings
+import os, sys, threading, time, warnings
 from functools import partial
 from operator import attrgetter
 from pathlib import Path
@@ -30,7 +30,8 @@ with warnings.catch_warnings():  # torcheval 0.0.7 uses torch.jit.script, which 
     from torcheval.metrics import Mean, MulticlassAccuracy
     from torcheval.metrics.toolkit import sync_and_compute
 
-from .core import default_device, to_device, write_atomically
+from .core import default_device, to_device
+from .files import load_state, save_state
 
 # %% ../nbs/02_learner.ipynb #dc5751f1
 class CancelFitException(Exception):
@@ -421,55 +422,6 @@ def train(model:nn.Module,
     finally: torch.backends.cudnn.benchmark = benchmark  # a setting of this process: put back as found
     return learn
 
-# %% ../nbs/02_learner.ipynb #393e28c1
-_MAGIC = b'tinyimagenet state\n'  # the first line of a file written by `save_state`
-
-def save_state(path, # the file to write; its folder is made if needed
-               state:dict, # tensors and plain Python values: what `torch.load(..., weights_only=True)` accepts
-               kind:str) -> Path: # what the file is, e.g. 'checkpoint' or 'model': `load_state` checks it
-    "Write `state` to `path` atomically: a header line with `kind` and a SHA-256 checksum, then `torch.save`'s bytes."
-    buffer = io.BytesIO()
-    torch.save(state, buffer)
-    payload = buffer.getbuffer()
-    header = json.dumps({'kind': kind, 'sha256': hashlib.sha256(payload).hexdigest(), 'bytes': len(payload)})
-    def write(f):
-        f.write(_MAGIC + header.encode() + b'\n')
-        f.write(payload)
-    return write_atomically(path, write)
-
-def load_state(path, # a file written by `save_state` (or, with a warning, a plain `torch.save` of a dict)
-               kind:str) -> dict: # the kind the caller expects, e.g. 'checkpoint'
-    "The state in `path`, after checking its kind and checksum; loaded with `weights_only=True`, which runs no code from the file."
-    path = Path(path)
-    if not path.is_file(): raise FileNotFoundError(f'No {kind} file at {path}: check the path.')
-    data = path.read_bytes()
-    if not data: raise ValueError(f'{path} is empty (0 bytes): its writing never finished (a crash or a full disk?); write it again.')
-    checked = data.startswith(_MAGIC)
-    if checked:
-        end = data.find(b'\n', len(_MAGIC))
-        try: header = json.loads(data[len(_MAGIC):end])
-        except ValueError: raise ValueError(f'{path} is damaged: its header line is unreadable. Use another copy, or write it again.') from None
-        if header.get('kind') != kind:
-            raise ValueError(f'{path} is a {header.get("kind")} file, not a {kind} file: pass the {kind} file instead.')
-        data = memoryview(data)[end + 1:]
-        if len(data) != header.get('bytes') or hashlib.sha256(data).hexdigest() != header.get('sha256'):
-            raise ValueError(f'{path} is damaged: its contents do not match the checksum written with them '
-                             '(a truncated, altered or badly copied file). Use another copy, or write it again.')
-    try: state = torch.load(io.BytesIO(data), map_location='cpu', weights_only=True)
-    except Exception as e:
-        refused = re.search(r'Unsupported global: GLOBAL (\S+)', str(e))
-        if refused: raise ValueError(f'{path} holds a Python object of type {refused[1]}, which a safe load does not create: '
-                                     f'it was not written by this library. Use a {kind} file written by it.') from None
-        # torch's own message advises `weights_only=False`, which would run code from an unknown file: keep only its reason
-        reasons = [l.strip() for l in str(e).splitlines() if l.strip() and not re.search(r'weights.only|WeightsUnpickler|torch\.load', l, re.I)]
-        reason = type(e).__name__ + (f' {reasons[0]}' if reasons else '')
-        raise ValueError(f'{path} is not a readable {kind} file (damaged, or not written by this library: {reason}): '
-                         f'pass a {kind} file this library wrote') from None
-    if not isinstance(state, dict): raise ValueError(f'{path} holds a {type(state).__name__}, not a {kind}: use a {kind} file written by this library.')
-    if not checked: warnings.warn(f'{path} was written before files carried a checksum, so it cannot be checked for damage; '
-                                  'save it again to add one.', stacklevel=2)
-    return state
-
 # %% ../nbs/02_learner.ipynb #53a24a67
 def save_network(path, # where to write (atomically, with a checksum: `save_state`)
                  model:nn.Module, # its weights are saved (from inside a `DistributedDataParallel` wrapper if there is one)
@@ -553,6 +505,9 @@ class _Writer(threading.Thread):
         self.start()
     def run(self):
         try: save_state(*self.args)
+        except OSError as e:  # a full disk, a quota, a file size limit: say which file, and that the last one is safe
+            self.error = OSError(e.errno, f'{e.strerror or e}: the checkpoint {self.args[0]} could not be written; the one before it, '
+                                          'if any, is intact. Free some space or checkpoint to another disk, then resume.')
         except BaseException as e: self.error = e
     def join(self):
         super().join()
