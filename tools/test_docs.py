@@ -1,0 +1,131 @@
+"""Tests of `tools/docs.py`: its Pandoc anchors and cell options, and the browser check on a tiny two-page site.
+
+    python tools/test_docs.py     # from the repository root; needs Chromium, as `python tools/docs.py --html DIR --check` does
+
+A clean page must pass the check; a page rendered from an unprocessed notebook, with a missing image, a leaked `#| hide` cell, a
+directive nbdev does not see, a link to a missing anchor and page, and a script that logs an error, must fail naming each.
+"""
+import base64, sys, tempfile, time, traceback
+from pathlib import Path
+import nbformat
+from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
+from fastcore.test import test_eq, test_fail
+from execnb.nbio import read_nb, write_nb
+from nbdev.processors import FilterDefaults
+import docs
+
+def test_pandoc_id():
+    "The examples of Pandoc's manual (Extension: auto_identifiers), and show_doc's headings."
+    for text, ident in [('Heading identifiers in HTML', 'heading-identifiers-in-html'), ("Maître d'hôtel", 'maître-dhôtel'),
+                        ('Dogs?--in my house?', 'dogs--in-my-house'), ('HTML, S5, or RTF?', 'html-s5-or-rtf'),
+                        ('3. Applications', 'applications'), ('33', 'section'),
+                        ('Learner.fit', 'learner.fit'), ('get_imagenet_dls', 'get_imagenet_dls'), ('_gather', 'gather')]:
+        test_eq(docs.pandoc_id(text), ident)
+
+def test_local_href():
+    names = {'00_core.ipynb': 'core.html', 'core.html': 'core.html', 'benchmarks.md': 'benchmarks.html'}
+    site = 'https://example.github.io/proj'
+    for href, local in [('https://example.github.io/proj/core.html#to_device', 'core.html#to_device'),
+                        ('https://example.github.io/proj/', 'index.html'), ('https://example.github.io/proj', 'index.html'),
+                        ('00_core.ipynb#is_test_run', 'core.html#is_test_run'), ('./benchmarks.md', 'benchmarks.html'),
+                        ('#here', '#here'), ('https://github.com/x/y', 'https://github.com/x/y'), ('other.html', 'other.html')]:
+        test_eq(docs.local_href(href, names, site), local)
+
+def test_cell_options():
+    nb = new_notebook(cells=[new_code_cell('#| include: false\nsetup()'), new_code_cell('#| echo: false\n#| output: asis\nshow()'),
+                             new_code_cell('#| output: false\nquiet()', outputs=[new_output('stream', text='noise')]),
+                             new_code_cell('plain()')])
+    cells = docs.apply_cell_options(nb).cells
+    test_eq([c.source for c in cells], ['show()', 'quiet()', 'plain()'])
+    test_eq(cells[0].metadata.transient, {'remove_source': True})
+    test_eq(cells[0].metadata.tags, ['asis'])
+    test_eq(cells[1].outputs, [])
+    test_eq('transient' in cells[2].metadata, False)
+
+PNG = base64.b64encode(bytes.fromhex(  # a 1x1 red PNG
+    '89504e470d0a1a0a0000000d4948445200000001000000010802000000907753de0000000c4944415408d763f8cfc000000301010018dd8db0'
+    '0000000049454e44ae426082')).decode()
+
+def notebook(*cells):
+    nb = new_notebook(cells=list(cells))
+    nb.metadata.kernelspec = {'name': 'python3', 'display_name': 'Python 3', 'language': 'python'}
+    return nb
+
+def tiny_site(root: Path):
+    "Two source notebooks in `root/nbs`: `page` (a hidden cell, a figure, a formula, links) and `other` (a section to link to)."
+    nbs = root/'nbs'; nbs.mkdir()
+    page = notebook(
+        new_markdown_cell('# A page\n\n> What the check looks at.'),
+        new_code_cell("#| hide\nsecret_setup = 'only for the tests'"),
+        new_markdown_cell('## Plots\n\nSee [the next section](#a-formula) and [the other page](other.ipynb#a-section).'),
+        new_code_cell('x = 1 + 1\nplot(x)', execution_count=1, outputs=[new_output('display_data', data={'image/png': PNG, 'text/plain': '<Figure>'})]),
+        new_markdown_cell('## A formula\n\nThe area is $\\pi r^2$.'),
+    )
+    other = notebook(new_markdown_cell('# Other'), new_markdown_cell('## A section\n\nText.'))
+    nbformat.write(page, nbs/'page.ipynb'); nbformat.write(other, nbs/'other.ipynb')
+    return nbs
+
+def process(nbs: Path, proc: Path):
+    "What `nbdev.serve.proc_nbs` does to each notebook: nbdev's processors."
+    proc.mkdir()
+    for src in nbs.glob('*.ipynb'):
+        nb = read_nb(src); FilterDefaults()(nb); write_nb(nb, proc/src.name)
+
+def test_clean_site_passes():
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp); nbs = tiny_site(root); process(nbs, root/'proc')
+        pages = [docs.Page(nbs/n, root/'proc'/n) for n in ('page.ipynb', 'other.ipynb')]
+        test_eq([(p.name, p.title, p.description) for p in pages],
+                [('page.html', 'A page', 'What the check looks at.'), ('other.html', 'Other', '')])
+        docs.build_site(root/'site', pages, 'https://example.github.io/proj')
+        html = (root/'site/page.html').read_text()
+        assert 'secret_setup' not in html and 'other.html#a-section' in html and 'data:image/png;base64,' in html
+        assert 'src="http' not in html and 'href="http' not in html.split('<main>')[0]  # nothing fetched from the web
+        test_eq(docs.check_site(root/'site', pages), [])
+
+def test_broken_page_fails_naming_each_problem():
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp); nbs = tiny_site(root)
+        broken = notebook(
+            new_markdown_cell('# Broken\n\n![a chart](chart.png)\n\n[gone](other.ipynb#no-such-section), [missing](missing.ipynb)'),
+            new_code_cell("#| hide\nsecret_setup = 'only for the tests'"),
+            new_code_cell('# a comment first, so neither nbdev nor Quarto sees the directive\n#| export\ndef f(): pass'),
+            new_code_cell('warn()', execution_count=2, outputs=[new_output(
+                'display_data', data={'text/html': '<script>console.error("from the page")</script>', 'text/plain': ''})]),
+        )
+        nbformat.write(broken, nbs/'broken.ipynb')
+        process(nbs, root/'proc')
+        # rendered from the notebook itself, as if nbdev's processing had been skipped: the hidden cell leaks
+        pages = [docs.Page(nbs/'broken.ipynb', nbs/'broken.ipynb'), docs.Page(nbs/'other.ipynb', root/'proc/other.ipynb')]
+        docs.build_site(root/'site', pages, 'https://example.github.io/proj')
+        problems = docs.check_site(root/'site', pages)
+        expected = ['broken.html: image does not load: chart.png',
+                    "broken.html: shows the source of a hidden cell: \"secret_setup = 'only for the tests'\"",
+                    "broken.html: raw directive on the page: '#| export'",
+                    'broken.html: console error: from the page',
+                    'broken.html: links to other.html#no-such-section, which has no such anchor',
+                    'broken.html: links to missing.ipynb, which is not a page of the site']
+        for e in expected: assert e in problems, f'{e!r} not among the problems found: {problems}'
+        test_eq(len([p for p in problems if 'ERR_FILE_NOT_FOUND' in p]), 1)  # the image's failed load, logged by the browser
+        test_eq(len(problems), len(expected) + 1)
+
+def test_sidebar_files():
+    with tempfile.TemporaryDirectory() as tmp:
+        nbs = Path(tmp)
+        for f in ('index.ipynb', 'a.ipynb', 'b.md'): (nbs/f).write_text('')
+        (nbs/'sidebar.yml').write_text('website:\n  sidebar:\n    contents:\n      - index.ipynb\n'
+                                       '      - section: Part\n        contents: [a.ipynb, {href: b.md, text: B}]\n')
+        test_eq([f.name for f in docs.sidebar_files(nbs)], ['index.ipynb', 'a.ipynb', 'b.md'])
+        (nbs/'sidebar.yml').write_text('website:\n  sidebar:\n    contents: [index.ipynb, gone.ipynb]\n')
+        test_fail(lambda: docs.sidebar_files(nbs), contains='gone.ipynb')
+
+if __name__ == '__main__':
+    tests = [f for name, f in list(globals().items()) if name.startswith('test_') and callable(f) and name not in ('test_eq', 'test_fail')]
+    failed = 0
+    for t in tests:
+        start = time.monotonic()
+        try: t(); print(f'ok      {t.__name__} ({time.monotonic() - start:.1f} s)')
+        except Exception:
+            failed += 1; print(f'FAILED  {t.__name__}'); traceback.print_exc()
+    print(f'tools/test_docs.py: {len(tests) - failed} passed, {failed} failed')
+    sys.exit(1 if failed else 0)
