@@ -22,7 +22,7 @@ Usage: OMP_NUM_THREADS=1 TINYIMAGENET_TEST=1 python benchmarks/audit.py [--only 
 A full run takes about 9 minutes on a 2-core CPU (one process at a time; most of it is Python and torch starting up).
 Exits 1 if any case is silently wrong, lost or a crash. Some cases need root (mknod, read-only and tmpfs mounts in a
 private mount namespace); without it those tries use a fallback or are skipped, and the line says so.
-Relies on: tinyimagenet.data.make_synthetic_tiny_imagenet, tiny_imagenet, TinyImageNet; tinyimagenet.learner.save_state,
+Relies on: tinyimagenet.data.make_synthetic_tiny_imagenet, tiny_imagenet, TinyImageNet; tinyimagenet.files.save_state,
 load_state; tinyimagenet.preact_resnet.load_model; tinyimagenet.unet.load_unet; tinyimagenet.cli.main; the CLI itself.
 """
 import argparse, fnmatch, hashlib, http.server, io, json, os, random, re, resource, shutil, signal, socket, stat
@@ -318,12 +318,16 @@ class Fixtures:
     def marker(self) -> Path: return self.root/'CODE-RAN'
     @cached_property
     def evil(self) -> Path:
-        "Crafted pickles whose load would run code writing `marker`: checksummed by save_state, plain torch.save, legacy pickle."
+        "Crafted pickles whose load would run code writing `marker`: checksummed as version 0.0.1 wrote files, plain torch.save, legacy pickle."
         code = '''
-import pickle, torch
+import hashlib, io, json, pickle, torch
 from pathlib import Path
-from tinyimagenet.learner import save_state
 out, marker = Path(args[0]), args[1]
+def save_state(path, state, kind):
+    "A file as version 0.0.1 wrote it, which load_state still reads: a checksummed header line, then torch.save's bytes."
+    buf = io.BytesIO(); torch.save(state, buf); payload = buf.getvalue()
+    header = json.dumps({'kind': kind, 'sha256': hashlib.sha256(payload).hexdigest(), 'bytes': len(payload)})
+    path.write_bytes(b'tinyimagenet state\\n' + header.encode() + b'\\n' + payload)
 class Evil:
     def __reduce__(self): return (exec, (f"open({marker!r}, 'w').write('code ran')",))
 extra = {'model': dict(recipe='preact', width=0.125, classes=['a'], data='x'), 'unet': dict(config={}),
@@ -755,7 +759,7 @@ def _(t):
     "save_state's file is on the disk (fsync) before it is renamed into place."
     code = '''
 import os
-from tinyimagenet.learner import save_state
+from tinyimagenet.files import save_state
 log, fsync, replace = [], os.fsync, os.replace
 os.fsync = lambda fd: (log.append(('fsync', os.readlink(f'/proc/self/fd/{fd}'))), fsync(fd))[1]
 os.replace = lambda a, b: (log.append(('replace', os.path.abspath(a))), replace(a, b))[1]
@@ -979,7 +983,7 @@ def _(t):
         return Outcome('silently wrong', r, f"the resumed run wrote {(t/'note.count').read_text()} checkpoints, not 2: it did not resume")
     same = '''
 import torch
-from tinyimagenet.learner import load_state
+from tinyimagenet.files import load_state
 a, b = (load_state(p, 'model')['model'] for p in args)
 print('identical' if a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a) else 'different')
 '''
@@ -1022,8 +1026,8 @@ def _(t):
 @case(G, 'pickle-library-loaders')
 def _(t):
     "load_state, preact_resnet.load_model and unet.load_unet on each crafted file."
-    calls = [('from tinyimagenet.learner import load_state as f; f(args[0], "model")', n) for n in ('signed-model.pt', 'plain.pt', 'legacy.pt')]
-    calls += [('from tinyimagenet.learner import load_state as f; f(args[0], "checkpoint")', 'signed-checkpoint.pt'),
+    calls = [('from tinyimagenet.files import load_state as f; f(args[0], "model")', n) for n in ('signed-model.pt', 'plain.pt', 'legacy.pt')]
+    calls += [('from tinyimagenet.files import load_state as f; f(args[0], "checkpoint")', 'signed-checkpoint.pt'),
               ('from tinyimagenet.preact_resnet import load_model as f; f(args[0])', 'signed-model.pt'),
               ('from tinyimagenet.unet import load_unet as f; f(args[0])', 'signed-unet.pt')]
     return no_code_ran([refused(lib(t, code, fx.evil/n), 1, n) for code, n in calls])
