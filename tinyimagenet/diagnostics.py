@@ -184,6 +184,7 @@ class ActivationStatsCB(Callback):
                  bins=40, max_abs=10.): # histogram of magnitudes in [0, max_abs]
         store_attr()
     def before_fit(self, learn):
+        self.hooks = []  # so that `cleanup_fit` has nothing to remove if the next line refuses `mods`
         self.modules = find_modules(unwrap(learn.model), self.mods)
         self.stats, self.hists = [[] for _ in self.modules], [[] for _ in self.modules]
         self.hooks = [m.register_forward_hook(partial(self._record, i)) for i, m in enumerate(self.modules)]
