@@ -14,11 +14,13 @@ from pathlib import Path
 
 EXECUTABLES = ('chromium', 'chromium-browser', 'google-chrome', 'google-chrome-stable')
 
+class ChromiumError(RuntimeError): "The browser is missing, died, did not answer, or refused a DevTools call."
+
 def find_chromium() -> str:
     "The path of a Chromium executable on `$PATH`, or an error that says how to install one."
     for name in EXECUTABLES:
         if path := shutil.which(name): return path
-    raise FileNotFoundError(f"no Chromium found on PATH (looked for {', '.join(EXECUTABLES)}): "
+    raise ChromiumError(f"no Chromium found on PATH (looked for {', '.join(EXECUTABLES)}): "
                             "install it, e.g. `apt-get install chromium` on Debian")
 
 class Chromium:
@@ -28,6 +30,7 @@ class Chromium:
         self._next_id, self._buffer, self._events = 0, b'', []
 
     def __enter__(self):
+        exe = find_chromium()
         self._profile = tempfile.TemporaryDirectory(prefix='chromium-')
         self._log = open(Path(self._profile.name)/'stderr.log', 'w+b')
         to_browser_r, self._to_browser = os.pipe()
@@ -35,7 +38,7 @@ class Chromium:
         def give_pipes():  # in the child: the protocol's fds 3 and 4, by way of high fds so neither clobbers the other
             a, b = fcntl.fcntl(to_browser_r, fcntl.F_DUPFD, 10), fcntl.fcntl(from_browser_w, fcntl.F_DUPFD, 10)
             os.dup2(a, 3); os.dup2(b, 4)
-        args = [find_chromium(), '--headless', '--remote-debugging-pipe', f'--user-data-dir={self._profile.name}',
+        args = [exe, '--headless', '--remote-debugging-pipe', f'--user-data-dir={self._profile.name}',
                 '--no-first-run', '--no-default-browser-check', '--disable-gpu', '--disable-extensions',
                 '--disable-background-networking', '--disable-component-update', '--hide-scrollbars', '--mute-audio',
                 f'--window-size={self.width},{self.height}', 'about:blank']
@@ -53,10 +56,10 @@ class Chromium:
         os.close(self._to_browser); os.close(self._from_browser)
         self._log.close(); self._profile.cleanup()
 
-    def _died(self, what) -> RuntimeError:
+    def _died(self, what) -> ChromiumError:
         self._log.seek(0)
         tail = self._log.read().decode(errors='replace').strip().splitlines()[-5:]
-        return RuntimeError(f'Chromium {what}; its last words: ' + ' | '.join(tail))
+        return ChromiumError(f'Chromium {what}; its last words: ' + ' | '.join(tail))
 
     def _read_message(self, deadline) -> dict:
         while b'\0' not in self._buffer:
@@ -79,7 +82,7 @@ class Chromium:
         while True:
             reply = self._read_message(deadline)
             if reply.get('id') != self._next_id: self._events.append(reply); continue
-            if 'error' in reply: raise RuntimeError(f"DevTools {method}: {reply['error'].get('message')}")
+            if 'error' in reply: raise ChromiumError(f"DevTools {method}: {reply['error'].get('message')}")
             return reply['result']
 
     def wait_for(self, event, session) -> dict:
@@ -112,7 +115,7 @@ class Page:
         "The value of the JavaScript `expression` in the page (JSON-serialisable values only)."
         reply = self.browser.send('Runtime.evaluate', self.session, expression=expression, returnByValue=True)
         if 'exceptionDetails' in reply:
-            raise RuntimeError(f"JavaScript failed: {reply['exceptionDetails'].get('exception', {}).get('description')}")
+            raise ChromiumError(f"JavaScript failed: {reply['exceptionDetails'].get('exception', {}).get('description')}")
         return reply['result'].get('value')
 
     @property

@@ -20,6 +20,7 @@ import argparse, base64, functools, html, io, mimetypes, posixpath, re, subproce
 import yaml, nbformat
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import unquote
 from bs4 import BeautifulSoup
 from jinja2 import pass_context
 from nbconvert import HTMLExporter
@@ -84,8 +85,10 @@ class Page:
 
     def __post_init__(self):
         text = self.processed.read_text()
-        meta = (split_front_matter(''.join(nbformat.reads(text, 4).cells[0].source))[0]
-                if self.processed.suffix == '.ipynb' and text.strip() else split_front_matter(text)[0])
+        if self.processed.suffix == '.ipynb':  # nbdev turns the title cell into a raw cell of front matter
+            cells = nbformat.reads(text, as_version=4).cells
+            text = cells[0].source if cells and cells[0].cell_type == 'raw' else ''
+        meta = split_front_matter(text)[0]
         self.name = meta.get('output-file') or self.source.stem + '.html'  # nbdev names notebooks' pages; Quarto the rest
         self.title = str(meta.get('title') or self.source.stem)
         self.description = str(meta.get('description') or '')
@@ -124,7 +127,7 @@ class SiteRenderer(IPythonRenderer):
     "nbconvert's Markdown renderer, with formulas as images and headings left for `finish_body` to give Pandoc's anchors."
     def heading(self, text, level, **attrs): return f'<h{level}>{text}</h{level}>\n'
     def inline_math(self, body): return math_image(body, display=False)
-    def block_math(self, body): return f'<p class="math">{math_image(body, display=True)}</p>'
+    def block_math(self, body): return f'<span class="math-display">{math_image(body, display=True)}</span>'
 
 def markdown_html(source: str, attachments=None) -> str:
     "HTML of the Markdown `source` (a cell's `attachments` go inside the page)."
@@ -185,9 +188,10 @@ def finish_body(body: str, folder: Path, names: dict, site_url: str) -> tuple[st
     "Give headings Pandoc's anchors, put images from `folder` inside, point links at local pages; return body and its (id, text) of h2s."
     soup = BeautifulSoup(body, 'html.parser')
     for img in soup.find_all('img', src=True):
-        if re.match(r'[a-zA-Z][\w+.-]*:|/', img['src']) or not (folder/img['src']).is_file(): continue  # the check reports a missing one
-        mime = mimetypes.guess_type(img['src'])[0] or 'application/octet-stream'
-        img['src'] = f'data:{mime};base64,' + base64.b64encode((folder/img['src']).read_bytes()).decode()
+        file = folder/unquote(img['src'])
+        if re.match(r'[a-zA-Z][\w+.-]*:|/', img['src']) or not file.is_file(): continue  # the check reports a missing one
+        mime = mimetypes.guess_type(file.name)[0] or 'application/octet-stream'
+        img['src'] = f'data:{mime};base64,' + base64.b64encode(file.read_bytes()).decode()
     taken, toc = set(), []
     for h in soup.find_all(re.compile(r'^h[1-6]$')):
         base = ident = pandoc_id(h.get_text())
@@ -232,7 +236,7 @@ pre code { background: none; padding: 0; font-size: 1em; }
 .text_cell_render pre, .celltag_asis pre { margin: 0.8rem 0; }
 .output_area img, .text_cell_render img { max-width: 100%; height: auto; }
 .output_area img.math, .text_cell_render img.math, img.math { max-width: none; }
-p.math { text-align: center; overflow-x: auto; }
+.math-display { display: block; text-align: center; overflow-x: auto; margin: 0.6rem 0; }
 .output_stderr pre { background: #fff5f5; }
 table { border-collapse: collapse; margin: 0.8rem 0; font-size: 0.9rem; display: block; overflow-x: auto; }
 th, td { border-bottom: 1px solid #dee2e6; padding: 0.3rem 0.6rem; text-align: left; vertical-align: top; }
@@ -358,7 +362,7 @@ def main():
     cache = proc_nbs(force=True, n_workers=0)
     readme, problems = cfg.config_path/'README.md', []
     text = readme_text(cache)
-    print(f'processed the notebooks in {time.monotonic() - start:.1f} s')
+    print(f'processed the notebooks and made the README in {time.monotonic() - start:.1f} s')
     if not args.check:
         readme.write_text(text)
         print(f'wrote {readme}')
@@ -381,5 +385,6 @@ def main():
         print('every page: images load, no raw #| directive, no hidden cell, links and anchors resolve, no console error')
 
 if __name__ == '__main__':
+    from chromium import ChromiumError
     try: main()
-    except DocsError as e: sys.exit(f'tools/docs.py: {e}')
+    except (DocsError, ChromiumError) as e: sys.exit(f'tools/docs.py: {e}')
