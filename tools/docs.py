@@ -293,7 +293,7 @@ PAGE_FACTS = """(() => ({
   height: document.documentElement.scrollHeight,
 }))()"""
 
-# nbdev's directives that keep a cell's source off the page (nbdev.processors.rm_export and hide_), and Quarto's
+# nbdev's directives that keep a cell's source off the page (nbdev.processors.rm_export)
 HIDING = {'hide', 'export', 'exporti', 'default_exp'}
 
 def hidden_sources(source: Path) -> list[str]:
@@ -304,7 +304,8 @@ def hidden_sources(source: Path) -> list[str]:
         if cell.cell_type != 'code': continue
         directives = extract_directives(cell, remove=False)
         code = '\n'.join(l.rstrip() for l in cell.source.splitlines() if not l.lstrip().startswith('#|')).strip()
-        hide = directives.keys() & HIDING or directives.get('include:') == ['false'] or directives.get('echo:') == ['false']
+        hide = (directives.keys() & HIDING or directives.get('include:') == ['false'] or directives.get('echo:') == ['false']
+                or re.search(r'^show_doc', code, re.M))  # nbdev shows what show_doc prints, not the call (clean_show_doc)
         (hidden if hide else shown).append(code)
     return [c for c in hidden if c and not any(c in s for s in shown)]
 
