@@ -23,7 +23,7 @@ A full run takes about 9 minutes on a 2-core CPU (one process at a time; most of
 Exits 1 if any case is silently wrong, lost or a crash. Some cases need root (mknod, read-only and tmpfs mounts in a
 private mount namespace); without it those tries use a fallback or are skipped, and the line says so.
 Relies on: tinyimagenet.data.make_synthetic_tiny_imagenet, tiny_imagenet, TinyImageNet; tinyimagenet.files.save_state,
-load_state; tinyimagenet.preact_resnet.load_model; tinyimagenet.unet.load_unet; tinyimagenet.cli.main; the CLI itself.
+load_state; tinyimagenet.classify.load_model; tinyimagenet.unet.load_unet; tinyimagenet.cli.main; the CLI itself.
 """
 import argparse, fnmatch, hashlib, http.server, io, json, os, random, re, resource, shutil, signal, socket, stat
 import subprocess, sys, tempfile, threading, time, zipfile
@@ -1025,10 +1025,10 @@ def _(t):
 
 @case(G, 'pickle-library-loaders')
 def _(t):
-    "load_state, preact_resnet.load_model and unet.load_unet on each crafted file."
+    "load_state, classify.load_model and unet.load_unet on each crafted file."
     calls = [('from tinyimagenet.files import load_state as f; f(args[0], "model")', n) for n in ('signed-model.pt', 'plain.pt', 'legacy.pt')]
     calls += [('from tinyimagenet.files import load_state as f; f(args[0], "checkpoint")', 'signed-checkpoint.pt'),
-              ('from tinyimagenet.preact_resnet import load_model as f; f(args[0])', 'signed-model.pt'),
+              ('from tinyimagenet.classify import load_model as f; f(args[0])', 'signed-model.pt'),
               ('from tinyimagenet.unet import load_unet as f; f(args[0])', 'signed-unet.pt')]
     return no_code_ran([refused(lib(t, code, fx.evil/n), 1, n) for code, n in calls])
 

@@ -2,7 +2,7 @@
 
 The script runs the command (`tinyimagenet.cli.main(['train', ...])`), so it measures what a user runs: the same data
 loaders, recipe, fast-path defaults, evaluation, BatchNorm re-estimation, checkpoints and model file. To see inside without
-changing it, it wraps `preact_resnet.fit_recipe` to add two timing callbacks to the arguments the command passes it; the
+changing it, it wraps `classify.fit_recipe` to add two timing callbacks to the arguments the command passes it; the
 BN re-estimation times are `ReestimateBNCB`'s own. The data is synthetic (coloured shapes written as 64x64 JPEGs by
 `make_synthetic_tiny_imagenet`: 200 classes, 100,000 training and 10,000 validation images), not Tiny ImageNet; training
 costs the same whatever the images show.
@@ -23,7 +23,7 @@ from unittest import mock
 
 import torch
 
-from tinyimagenet import cli, preact_resnet
+from tinyimagenet import classify, cli
 from tinyimagenet.core import data_dir
 from tinyimagenet.data import TinyImageNet, make_synthetic_tiny_imagenet
 from tinyimagenet.diagnostics import summarize
@@ -111,7 +111,7 @@ class EpochReportCB(ClockCB):
     order = 1000
     def __init__(self, first): super().__init__(self.order); self.first, self.epochs = first, []
     def before_fit(self, learn):
-        self.bn = next((cb for cb in learn.fit_cbs if isinstance(cb, preact_resnet.ReestimateBNCB)), None)  # None: the recipe has none
+        self.bn = next((cb for cb in learn.fit_cbs if isinstance(cb, classify.ReestimateBNCB)), None)  # None: the recipe has none
     def after_epoch(self, learn):
         super().after_epoch(learn)
         if learn.training and learn.do_valid: return  # the epoch ends after its eval phase
@@ -141,16 +141,16 @@ def prepare(root:Path, scale:str) -> Path:
 
 def run_command(argv, cbs) -> tuple:
     "Run `tinyimagenet train` with `argv`, adding `cbs` to its callbacks; return (exit status, fit_recipe's arguments, the Learner)."
-    seen, fit_recipe = {}, preact_resnet.fit_recipe
+    seen, fit_recipe = {}, classify.fit_recipe
     def with_cbs(*args, **kwargs):
         call = inspect.signature(fit_recipe).bind(*args, **kwargs)
         call.apply_defaults()
         call.arguments['extra_cbs'] = (*call.arguments['extra_cbs'], *cbs)
         seen['call'], seen['learn'] = call.arguments, fit_recipe(*call.args, **call.kwargs)
         return seen['learn']
-    with mock.patch.object(preact_resnet, 'fit_recipe', with_cbs): status = cli.main(['train', *argv])
+    with mock.patch.object(classify, 'fit_recipe', with_cbs): status = cli.main(['train', *argv])
     if not status and 'learn' not in seen:
-        raise RuntimeError('`tinyimagenet train` finished without calling tinyimagenet.preact_resnet.fit_recipe, so nothing was timed: '
+        raise RuntimeError('`tinyimagenet train` finished without calling tinyimagenet.classify.fit_recipe, so nothing was timed: '
                            'make bench_train.run_command wrap the function the command now trains with')
     return status, seen.get('call'), seen.get('learn')
 
@@ -193,34 +193,34 @@ def main():
     command_s = time.perf_counter() - start
     if status: print(f'bench: tinyimagenet train failed (exit status {status})'); return status
 
-    rows, dls = report.epochs, call['dls']
+    rows, dls, config = report.epochs, call['dls'], call['config']
     steady = rows[1:] or rows  # epoch 0 includes warm-up: cuDNN autotuning, compilation
     which = 'epoch 0 alone, warm-up included' if len(rows) == 1 else 'epoch 1' if len(rows) == 2 else f'epochs 1-{len(rows) - 1}, median'
     ips, epoch_s = statistics.median(r['ips'] for r in steady), statistics.median(r['all_in_s'] for r in steady)
     bn_s, bn_share = statistics.median(r['bn_s'] for r in steady), statistics.median(r['bn_s'] / r['all_in_s'] for r in steady)
     projected = command_s + (25 - len(rows)) * epoch_s  # what ran, plus the missing epochs at the steady rate
-    model = preact_resnet.build_model(call['name'], len(dls.classes), call['width'])
+    model = classify.build_model(config.model, len(dls.classes), config.width)
     mflops = summarize(model, [model], xb=torch.randn(2, 3, 64, 64)).total_mflops  # forward, per image, 2 FLOPs per multiply-add
     name, peak, gib, memory = device_figures(model_device(learn.model))
     mfu = ips * 3 * mflops * 1e6 / (peak * 1e12) if peak else None  # training: forward + backward = 3x the forward FLOPs
-    shown = ', '.join(f'{k}={v!r}' for k, v in call.items() if k not in ('dls', 'extra_cbs', 'settings', 'checkpoint'))
+    shown = ', '.join(f'{k}={v!r}' for k, v in config.as_dict().items())
 
     print(f'\nbench: {name}, torch {torch.__version__}; the {scale} synthetic set ({len(dls.classes)} classes, {len(dls.train.x):,} '
           f'training and {len(dls.valid.x):,} validation images: not Tiny ImageNet), batches of {dls.train.bs}')
-    print(f'bench: fit_recipe({shown})')
+    print(f'bench: fit_recipe(dls, TrainConfig({shown}))')
     print(f'training images/s ({which}): {ips:,.0f}  (epoch 0, warm-up included: {rows[0]["ips"]:,.0f})')
     print(f'all-in seconds per epoch ({which}): {epoch_s:.2f}  (epoch 0: {rows[0]["all_in_s"]:.2f})')
     print(f'projected 25 epochs, all-in: {projected:,.0f} s  (the command took {command_s:.1f} s for {len(rows)} epochs, '
           f'plus {25 - len(rows)} x {epoch_s:.2f} s)')
     print(f'BN re-estimation: {bn_s:.2f} s per epoch, {bn_share:.1%} of an epoch' if report.bn else
-          f'BN re-estimation: none (the {call["name"]} recipe keeps the running statistics)')
+          f'BN re-estimation: none (the {config.model} recipe keeps the running statistics)')
     print('MFU: ' + (f"{mfu:.1%} of the card's dense bf16 peak, {peak} TFLOP/s (NVIDIA's datasheet)" if mfu is not None else
                      f'n/a (no bf16 peak known for {name})') + f'; 3 x {mflops:,.1f} MFLOPs per training image (summarize)')
     print(f'peak device memory: {memory}')
 
     if args.profile: print('bench: these figures include the profiled steps: not for quoting')
     if args.results and not args.profile:
-        mode = call['compile']
+        mode = config.compile
         label = args.label or ('eager' if not mode else 'compiled' if mode in (True, 'default') else f'compiled, {mode}')
         cells = [name, label, f'{ips:,.0f}', f'{epoch_s:.2f}',
                  f'{rows[0]["all_in_s"]:.2f}', f'{projected:,.0f}', f'{bn_share:.1%}' if report.bn else 'none', 'n/a' if mfu is None else f'{mfu:.1%}',
