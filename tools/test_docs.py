@@ -52,15 +52,16 @@ def notebook(*cells):
     return nb
 
 def tiny_site(root: Path):
-    "Two source notebooks in `root/nbs`: `page` (a hidden cell, a figure, a formula, links) and `other` (a section to link to)."
+    "Two source notebooks in `root/nbs`: `page` (a hidden cell, figures, a formula, links) and `other` (a section to link to)."
     nbs = root/'nbs'; nbs.mkdir()
     page = notebook(
         new_markdown_cell('# A page\n\n> What the check looks at.'),
         new_code_cell("#| hide\nsecret_setup = 'only for the tests'"),
         new_markdown_cell('## Plots\n\nSee [the next section](#a-formula) and [the other page](other.ipynb#a-section).'),
         new_code_cell('x = 1 + 1\nplot(x)', execution_count=1, outputs=[new_output('display_data', data={'image/png': PNG, 'text/plain': '<Figure>'})]),
-        new_markdown_cell('## A formula\n\nThe area is $\\pi r^2$.'),
+        new_markdown_cell('## A formula\n\nThe area is $\\pi r^2$.\n\n![a chart beside the notebook](chart.png)'),
     )
+    (nbs/'chart.png').write_bytes(base64.b64decode(PNG))
     other = notebook(new_markdown_cell('# Other'), new_markdown_cell('## A section\n\nText.'))
     nbformat.write(page, nbs/'page.ipynb'); nbformat.write(other, nbs/'other.ipynb')
     return nbs
@@ -79,7 +80,9 @@ def test_clean_site_passes():
                 [('page.html', 'A page', 'What the check looks at.'), ('other.html', 'Other', '')])
         docs.build_site(root/'site', pages, 'https://example.github.io/proj')
         html = (root/'site/page.html').read_text()
-        assert 'secret_setup' not in html and 'other.html#a-section' in html and 'data:image/png;base64,' in html
+        assert 'secret_setup' not in html and 'other.html#a-section' in html
+        test_eq(html.count(f'src="data:image/png;base64,{PNG}"'), 2)  # the output's figure and the Markdown's file, inside the page
+        test_eq(html.count('src="data:image/svg+xml;base64,'), 1)  # the formula
         assert 'src="http' not in html and 'href="http' not in html.split('<main>')[0]  # nothing fetched from the web
         test_eq(docs.check_site(root/'site', pages), [])
 
@@ -87,7 +90,7 @@ def test_broken_page_fails_naming_each_problem():
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp); nbs = tiny_site(root)
         broken = notebook(
-            new_markdown_cell('# Broken\n\n![a chart](chart.png)\n\n[gone](other.ipynb#no-such-section), [missing](missing.ipynb)'),
+            new_markdown_cell('# Broken\n\n![a chart](no-such-chart.png)\n\n[gone](other.ipynb#no-such-section), [missing](missing.ipynb)'),
             new_code_cell("#| hide\nsecret_setup = 'only for the tests'"),
             new_code_cell('# a comment first, so neither nbdev nor Quarto sees the directive\n#| export\ndef f(): pass'),
             new_code_cell('warn()', execution_count=2, outputs=[new_output(
@@ -99,7 +102,7 @@ def test_broken_page_fails_naming_each_problem():
         pages = [docs.Page(nbs/'broken.ipynb', nbs/'broken.ipynb'), docs.Page(nbs/'other.ipynb', root/'proc/other.ipynb')]
         docs.build_site(root/'site', pages, 'https://example.github.io/proj')
         problems = docs.check_site(root/'site', pages)
-        expected = ['broken.html: image does not load: chart.png',
+        expected = ['broken.html: image does not load: no-such-chart.png',
                     "broken.html: shows the source of a hidden cell: \"secret_setup = 'only for the tests'\"",
                     "broken.html: raw directive on the page: '#| export'",
                     'broken.html: console error: from the page',
