@@ -31,6 +31,14 @@ def test_local_href():
                         ('#here', '#here'), ('https://github.com/x/y', 'https://github.com/x/y'), ('other.html', 'other.html')]:
         test_eq(docs.local_href(href, names, site), local)
 
+def test_finish_body():
+    "Headings get Pandoc's anchors, numbered when repeated as Pandoc numbers them; links to the docs site become local."
+    body, toc = docs.finish_body('<h2>Ssim</h2><h3>ssim</h3><h2>A <code>main</code></h2>'
+                                 '<a href="https://example.github.io/proj/core.html#x">x</a>', Path('.'),
+                                 {'core.html': 'core.html'}, 'https://example.github.io/proj')
+    test_eq(toc, [('ssim', 'Ssim'), ('a-main', 'A main')])
+    assert '<h3 id="ssim-1">' in body and '<a href="core.html#x">' in body, body
+
 def test_cell_options():
     nb = new_notebook(cells=[new_code_cell('#| include: false\nsetup()'), new_code_cell('#| echo: false\n#| output: asis\nshow()'),
                              new_code_cell('#| output: false\nquiet()', outputs=[new_output('stream', text='noise')]),
