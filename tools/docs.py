@@ -337,12 +337,12 @@ def check_site(dest: Path, pages: list, screenshots: Path | None = None) -> list
     for name, f in facts.items():
         for link in dict.fromkeys(f['links']):
             if not link.startswith(root): continue  # another site: not ours to check offline
-            target, _, anchor = link[len(root):].partition('#')
+            target, hash_, anchor = link[len(root):].partition('#')
             target = target or name
-            if target not in facts: problems.append(f'{name}: links to {target}, which is not a page of the site')
+            if target not in facts: problems.append(f'{name}: links to {target}{hash_}{anchor}, which is not a page of the site')
             elif anchor and anchor not in facts[target]['ids']:
                 problems.append(f'{name}: links to {target}#{anchor}, which has no such anchor')
-    return problems
+    return list(dict.fromkeys(problems))  # a link written twice is one problem
 
 def unlisted_notebooks(nbs: Path, pages: list) -> list[str]:
     "Notebooks in `nbs` that the sidebar does not list: the site has no page for them."
