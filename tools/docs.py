@@ -18,10 +18,9 @@ The browser check needs a `chromium` executable (`apt-get install chromium`); `t
 """
 import argparse, base64, functools, html, io, mimetypes, posixpath, re, subprocess, sys, tempfile, time
 import yaml, nbformat
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import unquote
-from bs4 import BeautifulSoup
 from jinja2 import pass_context
 from nbconvert import HTMLExporter
 from nbconvert.filters.markdown_mistune import IPythonRenderer, MarkdownWithMath
@@ -123,25 +122,62 @@ def math_image(tex: str, display: bool) -> str:
 # Pandoc's attributes after a link, `[text](url){target="_blank" style="..."}`, which `show_doc` writes for its source links
 _re_link_attrs = re.compile(r'\[([^\]\n]*)\]\(([^)\s]+)\)\{([^}\n]*)\}')
 
+@dataclass
+class PageContext:
+    "What one page's Markdown needs while it renders: where its files are, where links go, the anchors given so far."
+    folder: Path = Path('.')  # the folder of the page's source, which relative image paths start from
+    names: dict = field(default_factory=dict)  # notebook or page file -> page file, e.g. 00_core.ipynb -> core.html
+    site_url: str = ''  # the docs site's address, whose links become links to the pages beside
+    taken: set = field(default_factory=set)  # anchors on the page so far
+    toc: list = field(default_factory=list)  # (anchor, text) of each level-2 heading
+
+    def anchor(self, text: str) -> str:
+        "Pandoc's anchor for a heading `text`, numbered as Pandoc numbers a repeated one."
+        base = ident = pandoc_id(text)
+        n = 0
+        while ident in self.taken: n += 1; ident = f'{base}-{n}'
+        self.taken.add(ident)
+        return ident
+
 class SiteRenderer(IPythonRenderer):
-    "nbconvert's Markdown renderer, with formulas as images and headings left for `finish_body` to give Pandoc's anchors."
-    def heading(self, text, level, **attrs): return f'<h{level}>{text}</h{level}>\n'
+    "nbconvert's Markdown renderer, with Pandoc's heading anchors, links to local pages, images and formulas inside the page."
+    def __init__(self, context: PageContext, **kw):
+        super().__init__(escape=False, **kw)
+        self.context = context
+
+    def heading(self, text, level, **attrs):
+        plain = html.unescape(re.sub(r'<[^>]+>', '', text)).strip()
+        ident = self.context.anchor(plain)
+        if level == 2: self.context.toc.append((ident, plain))
+        return f'<h{level} id="{ident}">{text}<a class="anchor" href="#{ident}" aria-label="link to this section">#</a></h{level}>\n'
+
+    def link(self, text, url, title=None):
+        return super().link(text, local_href(url, self.context.names, self.context.site_url), title)
+
+    def image(self, text, url, title=None):
+        file = self.context.folder/unquote(url)
+        if not re.match(r'[a-zA-Z][\w+.-]*:|/', url) and file.is_file():  # a missing one stays a link, for the check to report
+            mime = mimetypes.guess_type(file.name)[0] or 'application/octet-stream'
+            url = f'data:{mime};base64,' + base64.b64encode(file.read_bytes()).decode()
+        return super().image(text, url, title)
+
     def inline_math(self, body): return math_image(body, display=False)
     def block_math(self, body): return f'<span class="math-display">{math_image(body, display=True)}</span>'
 
-def markdown_html(source: str, attachments=None) -> str:
-    "HTML of the Markdown `source` (a cell's `attachments` go inside the page)."
+def markdown_html(source: str, context: PageContext, attachments=None) -> str:
+    "HTML of the Markdown `source` on the page of `context` (a cell's `attachments` go inside the page)."
     source = _re_link_attrs.sub(lambda m: f'<a href="{m[2]}" {m[3]}>{m[1]}</a>', source)
-    renderer = SiteRenderer(escape=False, attachments=attachments or {})
-    return MarkdownWithMath(renderer=renderer).render(source)
+    return MarkdownWithMath(renderer=SiteRenderer(context, attachments=attachments or {})).render(source)
 
 class SiteExporter(HTMLExporter):
     "nbconvert's 'basic' HTML (cells only, no page, no scripts) with our Markdown renderer for cells and outputs alike."
-    def __init__(self):  # our own notebooks' code needs no sanitising, which would take half the time (bleach's parser)
+    def __init__(self, context: PageContext):  # our own notebooks' code needs no sanitising, which would take long (bleach)
         super().__init__(template_name='basic', exclude_anchor_links=True, filters={'clean_html': lambda code: code})
+        self.context = context
+
     @pass_context
     def markdown2html(self, context, source):
-        return markdown_html(source, context.get('cell', {}).get('attachments', {}))
+        return markdown_html(source, self.context, context.get('cell', {}).get('attachments', {}))
 
 def cell_option(line: str) -> dict:
     "The Quarto option on a `#| key: value` line; {} for nbdev's own directives (`#| hide`, `#| export`), which Quarto ignores."
@@ -168,12 +204,12 @@ def apply_cell_options(nb):
     nb.cells = cells
     return nb
 
-def notebook_html(page: Page) -> str:
+def notebook_html(page: Page, context: PageContext) -> str:
     "The cells of `page`'s processed notebook as HTML, front matter out."
     nb = nbformat.read(page.processed, as_version=4)
     if nb.cells and nb.cells[0].cell_type == 'raw' and split_front_matter(nb.cells[0].source)[0]: nb.cells.pop(0)
     nb.metadata.pop('widgets', None)  # widget state would pull in require.js and the widget manager from a CDN
-    return SiteExporter().from_notebook_node(apply_cell_options(nb))[0]
+    return SiteExporter(context).from_notebook_node(apply_cell_options(nb))[0]
 
 def local_href(href: str, names: dict, site_url: str) -> str:
     "Where `href` points in the offline site: the docs site's URLs and links to notebooks become links to the pages beside."
@@ -184,30 +220,9 @@ def local_href(href: str, names: dict, site_url: str) -> str:
     path = posixpath.normpath(path) if path else ''
     return names.get(path, path) + hash_ + anchor
 
-def finish_body(body: str, folder: Path, names: dict, site_url: str) -> tuple[str, list]:
-    "Give headings Pandoc's anchors, put images from `folder` inside, point links at local pages; return body and its (id, text) of h2s."
-    soup = BeautifulSoup(body, 'html.parser')
-    for img in soup.find_all('img', src=True):
-        file = folder/unquote(img['src'])
-        if re.match(r'[a-zA-Z][\w+.-]*:|/', img['src']) or not file.is_file(): continue  # the check reports a missing one
-        mime = mimetypes.guess_type(file.name)[0] or 'application/octet-stream'
-        img['src'] = f'data:{mime};base64,' + base64.b64encode(file.read_bytes()).decode()
-    taken, toc = set(), []
-    for h in soup.find_all(re.compile(r'^h[1-6]$')):
-        base = ident = pandoc_id(h.get_text())
-        n = 0
-        while ident in taken: n += 1; ident = f'{base}-{n}'
-        taken.add(ident)
-        if h.name == 'h2': toc.append((ident, h.get_text().strip()))
-        h['id'] = ident
-        anchor = soup.new_tag('a', attrs={'class': 'anchor', 'href': f'#{ident}', 'aria-label': 'link to this section'})
-        anchor.string = '#'
-        h.append(anchor)
-    for a in soup.find_all('a', href=True): a['href'] = local_href(a['href'], names, site_url)
-    return str(soup), toc
-
 STYLE = """
-:root { --side: 250px; --accent: #2780e3; --muted: #5a6570; --code-bg: #f6f8fa; }
+:root { --side: 250px; --accent: #2780e3; --muted: #5a6570; --code-bg: #f6f8fa;
+  --mono: ui-monospace, "DejaVu Sans Mono", Menlo, Consolas, monospace; }
 * { box-sizing: border-box; }
 body { margin: 0; font: 16px/1.55 system-ui, -apple-system, "Segoe UI", Roboto, "DejaVu Sans", sans-serif; color: #212529; }
 a { color: var(--accent); text-decoration: none; } a:hover { text-decoration: underline; }
@@ -225,8 +240,8 @@ h1, h2, h3, h4 { line-height: 1.25; margin: 1.6rem 0 0.6rem; }
 h2 { border-bottom: 1px solid #dee2e6; padding-bottom: 0.25rem; }
 a.anchor { visibility: hidden; margin-left: 0.4rem; font-size: 0.8em; color: #adb5bd; }
 h1:hover a.anchor, h2:hover a.anchor, h3:hover a.anchor, h4:hover a.anchor { visibility: visible; }
-code { font: 0.88em/1.45 ui-monospace, "DejaVu Sans Mono", Menlo, Consolas, monospace; background: var(--code-bg); padding: 0.1em 0.25em; border-radius: 3px; }
-pre { font: 0.84rem/1.45 ui-monospace, "DejaVu Sans Mono", Menlo, Consolas, monospace; overflow-x: auto; padding: 0.6rem 0.8rem; margin: 0; }
+code { font: 0.88em/1.45 var(--mono); background: var(--code-bg); padding: 0.1em 0.25em; border-radius: 3px; }
+pre { font: 0.84rem/1.45 var(--mono); overflow-x: auto; padding: 0.6rem 0.8rem; margin: 0; }
 pre code { background: none; padding: 0; font-size: 1em; }
 .prompt { display: none; }
 .cell { margin: 0.9rem 0; }
@@ -253,7 +268,7 @@ def page_html(page: Page, pages: list, body: str, toc: list) -> str:
         sections = ''.join(f'<li><a href="#{i}">{html.escape(t)}</a></li>' for i, t in toc) if p is page else ''
         return (f'<li{" class=current" if p is page else ""}><a href="{p.name}">{html.escape(p.title)}</a>'
                 + (f'<ul class="toc">{sections}</ul>' if sections else '') + '</li>')
-    description = markdown_html(page.description).strip()
+    description = markdown_html(page.description, PageContext()).strip()
     description = re.sub(r'^<p>(.*)</p>$', r'\1', description, flags=re.S)
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
@@ -274,9 +289,10 @@ def build_site(dest: Path, pages: list, site_url: str):
     names = {}
     for p in pages: names[p.source.name] = names[p.name] = p.name  # links may name the notebook or the page
     for p in pages:
-        body = notebook_html(p) if p.processed.suffix == '.ipynb' else markdown_html(split_front_matter(p.processed.read_text())[1])
-        body, toc = finish_body(body, p.source.parent, names, site_url)
-        write_text(dest/p.name, page_html(p, pages, body, toc))
+        context = PageContext(p.source.parent, names, site_url)
+        body = (notebook_html(p, context) if p.processed.suffix == '.ipynb'
+                else markdown_html(split_front_matter(p.processed.read_text())[1], context))
+        write_text(dest/p.name, page_html(p, pages, body, context.toc))
     extra = (pages[0].source.parent/'styles.css')
     write_text(dest/'site.css', STYLE + HtmlFormatter(style='default').get_style_defs('.highlight'))
     write_text(dest/'styles.css', extra.read_text() if extra.exists() else '')

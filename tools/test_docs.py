@@ -31,12 +31,11 @@ def test_local_href():
                         ('#here', '#here'), ('https://github.com/x/y', 'https://github.com/x/y'), ('other.html', 'other.html')]:
         test_eq(docs.local_href(href, names, site), local)
 
-def test_finish_body():
+def test_markdown_html():
     "Headings get Pandoc's anchors, numbered when repeated as Pandoc numbers them; links to the docs site become local."
-    body, toc = docs.finish_body('<h2>Ssim</h2><h3>ssim</h3><h2>A <code>main</code></h2>'
-                                 '<a href="https://example.github.io/proj/core.html#x">x</a>', Path('.'),
-                                 {'core.html': 'core.html'}, 'https://example.github.io/proj')
-    test_eq(toc, [('ssim', 'Ssim'), ('a-main', 'A main')])
+    context = docs.PageContext(names={'core.html': 'core.html'}, site_url='https://example.github.io/proj')
+    body = docs.markdown_html('## Ssim\n\n### ssim\n\n## A `main`\n\n[x](https://example.github.io/proj/core.html#x)', context)
+    test_eq(context.toc, [('ssim', 'Ssim'), ('a-main', 'A main')])
     assert '<h3 id="ssim-1">' in body and '<a href="core.html#x">' in body, body
 
 def test_cell_options():
