@@ -76,6 +76,7 @@ def sidebar_files(nbs: Path) -> list[Path]:
 
 @dataclass
 class Page:
+    "One page of the site: the file it comes from, that file after processing, and what its front matter says."
     source: Path      # the notebook or Markdown file in nbs/ that the page comes from
     processed: Path   # the same after nbdev's processing (_proc/)
     name: str = ''    # the page's file in the site, e.g. core.html
