@@ -4,8 +4,8 @@
 
 # %% auto #0
 __all__ = ['unet_widths', 'downsample', 'upsample', 'superres_input', 'get_superres_dls', 'UpsamplingBlock', 'TinyUNet',
-           'to_pixels', 'ssim', 'StructuralSimilarity', 'PSNR', 'SSIM', 'superres_metrics', 'gain_over_bicubic',
-           'show_upscaled', 'FeatureLoss', 'save_unet', 'load_unet', 'upscale', 'upscale_images', 'superres']
+           'to_pixels', 'PSNR', 'SSIM', 'superres_metrics', 'gain_over_bicubic', 'show_upscaled', 'FeatureLoss',
+           'save_unet', 'load_unet', 'upscale', 'upscale_images', 'superres']
 
 # %% ../nbs/04_unet.ipynb #fd106e11
 import warnings
@@ -25,9 +25,10 @@ from .config import SuperresConfig
 from .blocks import PreactivationConv, PreactivationResidualConv, init_leaky_weights
 from .core import check_writable, write_atomically
 from .data import DataLoaders, EmptyClassWarning, dataset_path, denorm, get_imagenet_dls, preprocess, read_picture
+from .metrics import StructuralSimilarity
 from .learner import Callback, CheckpointCB, FreezeCB, Learner, load_network, model_device, save_network, train, unwrap
 from .preact_resnet import TinyImagePreactivationResNet, TinyImageResNet, residual_blocks, seed_n_blocks, seed_nfs
-from torcheval.metrics import Metric, PeakSignalNoiseRatio  # after the learner, which imports torcheval without its deprecation warning
+from torcheval.metrics import PeakSignalNoiseRatio  # after the learner, which imports torcheval without its deprecation warning
 
 # %% ../nbs/04_unet.ipynb #edfc5c30
 def unet_widths(config:SuperresConfig) -> tuple:
@@ -59,8 +60,8 @@ def _superres_batch(crop, xb, yb):
     target = preprocess(xb if crop is None else random_crop_flip(xb, crop))
     return superres_input(target), target
 
-def get_superres_dls(bs=64, # batch size
-                     crop=64, # side of the random training crops, a multiple of 32; 64 means whole images, only flipped
+def get_superres_dls(bs=SuperresConfig.bs, # batch size
+                     crop=SuperresConfig.crop, # side of the random training crops, a multiple of 32; 64 means whole images, only flipped
                      path=None, # a set in the Tiny ImageNet layout (`tiny-imagenet-200`, `make_photo_tiny_imagenet`'s, ...); default `dataset_path()`
                      device=None, # default `default_device()`
                     ) -> DataLoaders:
@@ -132,49 +133,6 @@ def to_pixels(x:torch.Tensor) -> torch.Tensor:
     "Normalized images back to pixels in [0, 1], clamped."
     return denorm(x).clamp(0, 1)
 
-def _gaussian_window(size=11, sigma=1.5):
-    x = torch.arange(size, dtype=torch.float32) - (size - 1) / 2
-    g = torch.exp(-x**2 / (2 * sigma**2))
-    return g / g.sum()
-
-def ssim(x:torch.Tensor, # images B×C×H×W in [0, data_range], H and W at least 11
-         y:torch.Tensor, # images to compare with, same shape
-         data_range:float=1.0, # the largest pixel value
-        ) -> torch.Tensor:
-    "SSIM of each image pair: B values, each the mean over channels and window positions."
-    c = x.shape[1]
-    g = _gaussian_window().to(x)
-    def blur(t):  # separable Gaussian, each channel on its own, valid positions only
-        t = F.conv2d(t, g.view(1, 1, 1, -1).expand(c, 1, 1, -1), groups=c)
-        return F.conv2d(t, g.view(1, 1, -1, 1).expand(c, 1, -1, 1), groups=c)
-    mx, my = blur(x), blur(y)
-    vx, vy, cov = blur(x * x) - mx**2, blur(y * y) - my**2, blur(x * y) - mx * my
-    c1, c2 = (0.01 * data_range)**2, (0.03 * data_range)**2
-    return ((2 * mx * my + c1) * (2 * cov + c2) / ((mx**2 + my**2 + c1) * (vx + vy + c2))).mean((1, 2, 3))
-
-class StructuralSimilarity(Metric[torch.Tensor]):
-    "Mean SSIM over all images seen, as a torcheval metric."
-    def __init__(self, data_range:float=1.0, *, device=None):
-        super().__init__(device=device)
-        self.data_range = data_range
-        self._add_state('sum_ssim', torch.tensor(0., device=self.device))
-        self._add_state('num_images', torch.tensor(0., device=self.device))
-
-    @torch.inference_mode()
-    def update(self, input, target):
-        self.sum_ssim += ssim(input, target, self.data_range).sum()
-        self.num_images += len(input)
-        return self
-
-    @torch.inference_mode()
-    def compute(self): return self.sum_ssim / self.num_images
-
-    @torch.inference_mode()
-    def merge_state(self, metrics):
-        for m in metrics:
-            self.sum_ssim += m.sum_ssim.to(self.device)
-            self.num_images += m.num_images.to(self.device)
-        return self
 
 # %% ../nbs/04_unet.ipynb #8b72bfe7
 class _OnPixels:
