@@ -7,7 +7,7 @@ __all__ = ['is_test_run', 'real_or_test', 'default_device', 'data_dir', 'publish
            'to_device', 'keep_freed_memory', 'count_host_reads']
 
 # %% ../nbs/00_core.ipynb #537221db
-import contextlib, ctypes, functools, glob, os, platform, secrets, shutil, sys, tempfile, time
+import contextlib, ctypes, errno, functools, glob, os, platform, secrets, shutil, sys, tempfile, time
 from pathlib import Path
 
 import torch
@@ -33,10 +33,18 @@ def default_device() -> torch.device:
     return torch.device('cpu')
 
 # %% ../nbs/00_core.ipynb #b16edf9d
+def _env_folder(name:str): # an environment variable naming a folder
+               # -> Path or None
+    "The folder `$name` names, or None when it is unset or empty; a ValueError naming the variable when it names something else."
+    if not (d := os.environ.get(name)): return None
+    path = Path(d).expanduser()
+    if path.exists() and not path.is_dir():
+        raise ValueError(f'${name} is {path}, which is not a folder: set ${name} to a folder (or unset it)')
+    return path
+
 def data_dir() -> Path:
     "Where datasets and caches live: `$TINYIMAGENET_DATA`, else `$XDG_CACHE_HOME/tinyimagenet` (`~/.cache/tinyimagenet`)."
-    if d := os.environ.get('TINYIMAGENET_DATA'): return Path(d).expanduser()
-    return Path(os.environ.get('XDG_CACHE_HOME') or Path.home()/'.cache')/'tinyimagenet'
+    return _env_folder('TINYIMAGENET_DATA') or (_env_folder('XDG_CACHE_HOME') or Path.home()/'.cache')/'tinyimagenet'
 
 # %% ../nbs/00_core.ipynb #97138414
 def _alive(pid) -> bool:
@@ -46,7 +54,7 @@ def _alive(pid) -> bool:
     return True
 
 def _clean_stale(path:Path):
-    "Delete the temporary files and directories that processes no longer running left beside `path` (`_temp_path` names)."
+    "Delete the temporary files and directories that processes no longer running left beside `path` (_temp_path names)."
     if os.name != 'posix': return  # elsewhere `os.kill(pid, 0)` does not just ask
     for p in path.parent.glob(f'.{glob.escape(path.name)}.*.tmp'):
         pid = p.name[len(path.name) + 2:].split('.')[0]
@@ -69,34 +77,48 @@ def _fsync(path:Path):
     try: os.fsync(fd)
     finally: os.close(fd)
 
-def publish(tmp:Path, # a finished file or folder beside `path`
+_FULL = (errno.ENOSPC, errno.EFBIG, getattr(errno, 'EDQUOT', errno.ENOSPC))  # a full disk, a file-size limit, a quota
+
+@contextlib.contextmanager
+def _writing(path):
+    "Within the block, a full disk's OSError becomes one that names `path` (its `filename`), keeping its errno."
+    try: yield
+    except OSError as e:
+        if e.errno not in _FULL or e.filename == str(path): raise
+        why = '' if e.errno == errno.ENOSPC else f' ({e.strerror})'  # e.g. 'File too large' under a file-size limit
+        raise OSError(e.errno, f'No space left on the device writing {path}{why}: free some space there, or write elsewhere',
+                      str(path)) from None
+
+def publish(tmp:Path, # a finished file or folder beside path
             path:Path, # where it goes: a file there is replaced, an empty folder too; a folder with files in it is an OSError
             sync=True, # put a file's contents on the disk first (a folder's are not: the caller syncs what matters)
            ):
     "Rename `tmp` to `path`, and put the rename on the disk: a crash leaves the old `path` or the new one, never half of one."
-    if sync and tmp.is_file(): _fsync(tmp)  # the contents reach the disk before the name does
-    os.replace(tmp, path)
-    _fsync(path.parent)
+    with _writing(path):
+        if sync and tmp.is_file(): _fsync(tmp)  # the contents reach the disk before the name does
+        os.replace(tmp, path)
+        _fsync(path.parent)
 
 @contextlib.contextmanager
 def staged(path, # the file or folder to make
            folder=False, # yield an empty folder to fill, rather than a name for a file
-           sync=True, # `publish`'s: put a file's contents on the disk before the rename
+           sync=True, # publish's: put a file's contents on the disk before the rename
           ):
     "Yield a temporary name beside `path` to write (a folder made empty, or a file name); `publish` it when the block ends, delete it if it fails."
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = _temp_path(path)  # and what dead processes left there is deleted
-    try:
-        if folder: tmp.mkdir()
-        yield tmp
-        publish(tmp, path, sync)
-    finally:
-        if tmp.is_dir(): shutil.rmtree(tmp, ignore_errors=True)
-        else: tmp.unlink(missing_ok=True)
+    with _writing(path):  # a full disk names `path`, whatever filled it: the block's writes or the rename
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = _temp_path(path)  # and what dead processes left there is deleted
+        try:
+            if folder: tmp.mkdir()
+            yield tmp
+            publish(tmp, path, sync)
+        finally:
+            if tmp.is_dir(): shutil.rmtree(tmp, ignore_errors=True)
+            else: tmp.unlink(missing_ok=True)
 
 def write_atomically(path, # where the file goes; parent directories are made
-                     write, # called with the open binary file, e.g. `functools.partial(torch.save, obj)`
+                     write, # called with the open binary file, e.g. functools.partial(torch.save, obj)
                     ) -> Path:
     "Call `write(f)` on a new file beside `path`, then `publish` it as `path`: a crash never leaves half a file."
     path = Path(path)
@@ -106,9 +128,9 @@ def write_atomically(path, # where the file goes; parent directories are made
     return path
 
 def _report_progress(items, # what to iterate over
-              total, # how much work in all, in `unit`s; None when unknown
+              total, # how much work in all, in units; None when unknown
               what:str, # e.g. 'Decoding 100,000 images'
-              scale=1, # `unit`s of work per item (e.g. 1 MB per block)
+              scale=1, # units of work per item (e.g. 1 MB per block)
               unit='', # what the numbers count, e.g. ' MB'
               every=5., # seconds between plain lines
              ):
