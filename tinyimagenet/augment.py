@@ -140,7 +140,7 @@ _TA_MAGNITUDES, _TA_SIGNED = _magnitude_table()
 
 # %% ../nbs/00b_augment.ipynb #dad2613e
 def _inverse_affine(angle, tx, ty, shear_x, shear_y, cx, cy):
-    "torchvision's `_get_inverse_affine_matrix` at scale 1, one row of 6 per image: output position -> source position."
+    "torchvision's _get_inverse_affine_matrix at scale 1, one row of 6 per image: output position -> source position."
     rot, sx, sy = angle.deg2rad(), shear_x.deg2rad(), shear_y.deg2rad()
     a = torch.cos(rot - sy) / torch.cos(sy)
     b = -(a * torch.tan(sx) + torch.sin(rot))
@@ -170,7 +170,7 @@ def _affine_positions(theta):
 
 # %% ../nbs/00b_augment.ipynb #b1da0dfb
 def _blend(xf, y, mags):
-    "torchvision's `_blend` at factor 1+`mags` (one per image), truncated to uint8; overwrites the float images `xf`."
+    "torchvision's _blend at factor 1+`mags` (one per image), truncated to uint8; overwrites the float images `xf`."
     m = mags.view(-1, 1, 1, 1)
     return xf.mul_(1 + m).addcmul_(y, -m).clamp_(0, 255).to(torch.uint8)  # 1-factor as -m: torchvision computes it in double
 
@@ -218,8 +218,8 @@ _COLOUR_OPS = dict(Brightness=_brightness, Color=_color, Contrast=_contrast, Sha
 # %% ../nbs/00b_augment.ipynb #31e20e8d
 def trivial_augment(
     xb:torch.Tensor, # uint8 images, B×3×64×64
-    ops:torch.Tensor, # per image, an index into `_TA_OPS`; on the CPU, so the group sizes need no read of the device
-    mags:torch.Tensor, # per image, the signed magnitude (see `_TA_MAGNITUDES`)
+    ops:torch.Tensor, # per image, an index into _TA_OPS; on the CPU, so the group sizes need no read of the device
+    mags:torch.Tensor, # per image, the signed magnitude (see _TA_MAGNITUDES)
 ) -> torch.Tensor: # uint8, B×3×64×64
     "Apply `_TA_OPS[ops[i]]` at magnitude `mags[i]` to image i, each operation once on all the images that use it."
     if ops.device.type != 'cpu': ops = ops.cpu()  # a device read: `_random_trivial` draws them on the host to avoid it

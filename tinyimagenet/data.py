@@ -9,7 +9,7 @@ __all__ = ['photographs', 'DATASETS', 'norm', 'denorm', 'preprocess', 'make_synt
            'get_imagenet_dls', 'viz']
 
 # %% ../nbs/00_data.ipynb #7b4d8171
-import errno, functools, gzip, hashlib, http.client, io, json, math, multiprocessing, os, shutil, signal, sys, textwrap, warnings
+import errno, functools, gzip, hashlib, http.client, io, json, math, multiprocessing, os, shutil, signal, stat, sys, textwrap, warnings
 import zipfile, zlib
 import urllib.error, urllib.request
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
@@ -19,10 +19,11 @@ import matplotlib.pyplot as plt
 import numpy as np
 import torch
 import torch.distributed as dist
-from PIL import Image
+from PIL import Image, ImageOps
 
-from .core import (_create_new, data_dir, default_device, keep_freed_memory, publish, real_or_test, _report_progress,
-                               staged, to_device)
+from .config import TrainConfig, datasets
+from .core import (_FULL, _create_new, _env_folder, _writing, data_dir, default_device, keep_freed_memory, publish,
+                               real_or_test, _report_progress, staged, to_device)
 from .files import _format_metadata, _parse_header, _safetensors_header
 
 # %% ../nbs/00_data.ipynb #d68d28f2
@@ -31,11 +32,11 @@ _STD = torch.tensor([0.28, 0.24, 0.27])
 
 @functools.cache  # once per device: a copy to the GPU in every batch would wait for the GPU to catch up
 def _per_channel(device):
-    "`_MEAN`, `_STD`, and the shift and scale that normalize uint8 pixels, shaped (3, 1, 1) to broadcast over (..., 3, H, W)."
+    "_MEAN, _STD, and the shift and scale that normalize uint8 pixels, shaped (3, 1, 1) to broadcast over (..., 3, H, W)."
     return [t.view(3, 1, 1).to(device) for t in (_MEAN, _STD, -_MEAN/_STD, 1/(255*_STD))]
 
 def norm(x: torch.Tensor) -> torch.Tensor:
-    "Normalize images `x` (floats in [0, 1], shape (..., 3, H, W)) with the per-channel `_MEAN` and `_STD`."
+    "Normalize images `x` (floats in [0, 1], shape (..., 3, H, W)) with the per-channel _MEAN and _STD."
     m, s, *_ = _per_channel(x.device)
     return (x - m) / s
 
@@ -46,7 +47,7 @@ def denorm(x: torch.Tensor) -> torch.Tensor:
 
 @functools.lru_cache(maxsize=8)  # a few image sizes per process: the classifier's, the UNet's inputs and targets, a photograph
 def _per_pixel(device, h, w):
-    "The shift and scale of `_per_channel` for every pixel of a 3×`h`×`w` image."
+    "The shift and scale of _per_channel for every pixel of a 3×`h`×`w` image."
     return [t.expand(3, h, w).contiguous() for t in _per_channel(device)[2:]]
 
 def preprocess(xb: torch.Tensor) -> torch.Tensor:
@@ -145,9 +146,9 @@ def _write_synthetic(root, n_classes, train_per_class, val_per_class, seed):
 
 # %% ../nbs/00_data.ipynb #5ec2cba9
 def _write_once(dest, # the set's root
-                marker, # file name written last into the set: its contents are `params`
-                params:dict, # what identifies the set; a set at `dest` with other params is refused
-                write, # `write(tmp_root)` writes the whole set into an empty directory
+                marker, # file name written last into the set: its contents are params
+                params:dict, # what identifies the set; a set at dest with other params is refused
+                write, # write(tmp_root) writes the whole set into an empty directory
                 what:str, # e.g. 'synthetic set', for messages
                 n_images:int=0, # how many images it holds: a set of 2,000 or more is announced before it is written
                ) -> Path:
@@ -168,7 +169,7 @@ def _write_once(dest, # the set's root
         if not complete(): raise  # else another process finished the same set first: use theirs
     return dest
 
-def make_synthetic_tiny_imagenet(dest, # directory to create (or an empty one): the root of the set, like `tiny-imagenet-200`
+def make_synthetic_tiny_imagenet(dest, # directory to create (or an empty one): the root of the set, like tiny-imagenet-200
                                  n_classes=200, # number of classes (the real set has 200)
                                  train_per_class=500, # training images per class (real: 500)
                                  val_per_class=50, # validation images per class (real: 50); the test split gets as many
@@ -214,7 +215,7 @@ def _read_idx(path, shape, md5) -> np.ndarray:
 def _fashion_mnist_source(source=None) -> Path:
     "The directory with the four `.gz` files: `source`, `$FASHION_MNIST`, Debian's, else a download into `data_dir()`."
     names = [f'{n}.gz' for n in _FASHION_MNIST_FILES]
-    if (source := source or os.environ.get('FASHION_MNIST')) is not None: return Path(source)  # given: missing files are errors
+    if (source := source or _env_folder('FASHION_MNIST')) is not None: return Path(source)  # given: missing files are errors
     for d in map(Path, _FASHION_MNIST_DIRS):
         if all((d/n).is_file() for n in names): return d
     dest = data_dir()/'fashion-mnist-gz'
@@ -269,8 +270,8 @@ def _write_fashion(root, arrays, train_per_class, val_per_class):
 
 def make_fashion_mnist_tiny_imagenet(dest, # directory to create (or an empty one): the root of the set
                                      train_per_class=600, # training images per class, from the official training split (at most 6000)
-                                     val_per_class=100, # validation images per class, from the official test split (at most 500; `test/` gets as many)
-                                     source=None, # directory with the four official `.gz` files; default: `$FASHION_MNIST`, Debian's, or download
+                                     val_per_class=100, # validation images per class, from the official test split (at most 500; test/ gets as many)
+                                     source=None, # directory with the four official .gz files; default: $FASHION_MNIST, Debian's, or download
                                     ) -> Path:
     "Write real Fashion-MNIST images in the exact Tiny ImageNet layout at `dest`, or return at once if they are already there."
     params = dict(train_per_class=train_per_class, val_per_class=val_per_class)
@@ -289,7 +290,7 @@ photographs = {  # name: what it shows. scikit-image's photographs that ship ins
     'brick': 'a brick wall (grayscale)', 'grass': 'grass (grayscale)', 'gravel': 'gravel (grayscale)',
 }
 
-def photograph(name:str, # a key of `photographs`
+def photograph(name:str, # a key of photographs
               ) -> Image.Image:
     "The photograph `name`, RGB or grayscale, read from scikit-image or matplotlib as installed: nothing is downloaded."
     if name not in photographs: raise ValueError(f"No photograph named {name!r}: choose from {', '.join(photographs)}")
@@ -341,13 +342,13 @@ def make_photo_tiny_imagenet(dest, # directory to create (or an empty one): the 
     return _write_once(dest, 'photos.json', params, lambda root: _write_photos(root, held_out, scales), 'photograph set')
 
 # %% ../nbs/00_data.ipynb #8a07de2b
-DATASETS = ('tiny-imagenet', 'fashion-mnist', 'synthetic', 'photos')
+DATASETS = datasets  # the names `tinyimagenet.config` gives the sets, written once for this function and the command line
 
 def _rank_world():
     return (dist.get_rank(), dist.get_world_size()) if dist.is_available() and dist.is_initialized() else (0, 1)
 
-def dataset_path(name=None, # one of `DATASETS`; default 'tiny-imagenet' in a real run, 'fashion-mnist' in a test run
-                 path=None, # the directory holding the datasets; default `data_dir()`
+def dataset_path(name=None, # one of DATASETS; default 'tiny-imagenet' in a real run, 'fashion-mnist' in a test run
+                 path=None, # the directory holding the datasets; default data_dir()
                  per_class=None, # training images per class of Fashion-MNIST (default 300) or the synthetic set (default 100)
                 ) -> Path:
     "The root of dataset `name` in the Tiny ImageNet layout, downloaded or generated the first time (by rank 0 under torchrun)."
@@ -424,12 +425,13 @@ def _fetch(url, part, zip_path, md5, by_hand, chunk):
             if e.code != 416 or not have: raise
             have = 0  # the .part file is not a prefix of what the server has: start over
             resp = urllib.request.urlopen(url, timeout=60)
-        with resp, open(part, 'ab' if resp.status == 206 else 'wb') as f:  # 206: the server honoured the Range request
+        with resp, _writing(part), open(part, 'ab' if resp.status == 206 else 'wb') as f:  # 206: the server honoured the Range request
             start, n = f.tell(), int(resp.headers.get('Content-Length') or 0)
             blocks = iter(functools.partial(resp.read, chunk), b'')
             for block in _report_progress(blocks, n/1e6 if n else None, f'Downloading {url}', scale=chunk/1e6, unit=' MB'): f.write(block)
             if f.tell() < start + n: raise http.client.IncompleteRead(b'', start + n - f.tell())  # the connection closed early
     except (urllib.error.URLError, http.client.HTTPException, OSError) as e:
+        if isinstance(e, OSError) and e.errno in _FULL: raise  # a full disk, which `_writing` named: not the connection's fault
         raise RuntimeError(f"Downloading {url} to {part} failed: {e}. Call again to resume. {by_hand}") from None
     if (got := _md5(part)) != md5:
         if not n:  # without a Content-Length a cut connection looks like the end of the file: keep what came, to resume
@@ -467,7 +469,7 @@ def _extract(zip_path, dest, top):
         raise ValueError(f"{zip_path} is not a readable zip ({e}): delete it and download it again") from e
 
 # %% ../nbs/00_data.ipynb #ae125fa2
-def tiny_imagenet(path=None, # directory holding `tiny-imagenet-200` and its zip; default `data_dir()`
+def tiny_imagenet(path=None, # directory holding tiny-imagenet-200 and its zip; default data_dir()
                   download=True, # download the zip when neither it nor the extracted set is there
                   url=_TINY_IMAGENET_ZIP['url'], # where to download from
                   md5=_TINY_IMAGENET_ZIP['md5'], # the zip's md5
@@ -487,10 +489,31 @@ def tiny_imagenet(path=None, # directory holding `tiny-imagenet-200` and its zip
 # %% ../nbs/00_data.ipynb #43d5f5c4
 _SHAPE = (3, 64, 64)
 
-def read_picture(path, # a picture file PIL reads (JPEG, PNG, ...)
+_NOT_FILES = ((stat.S_ISDIR, 'a folder'), (stat.S_ISFIFO, 'a named pipe (FIFO)'), (stat.S_ISCHR, 'a character device'),
+              (stat.S_ISBLK, 'a block device'), (stat.S_ISSOCK, 'a socket'))
+
+def _check_regular(path):
+    "A ValueError unless `path` is a regular file, found without opening it (opening a named pipe waits for a writer, forever)."
+    try: mode = os.stat(path).st_mode
+    except OSError as e: raise ValueError(f"Cannot read the picture {path}: {e.strerror}. Pass image files such as PNG or JPEG.") from None
+    if not stat.S_ISREG(mode):
+        what = next((name for is_kind, name in _NOT_FILES if is_kind(mode)), 'not a regular file')
+        raise ValueError(f"{path} is {what}, not a picture file: pass image files such as PNG or JPEG")
+
+def _centre_square(im:Image.Image, side:int) -> Image.Image:
+    "The centre square of `im` (placed as torchvision's `center_crop` places it), shrunk by a whole factor while it stays at least 2×`side`."
+    w, h = im.size
+    m = min(w, h)
+    left, top = int(round((w - m) / 2)), int(round((h - m) / 2))
+    box, factor = (left, top, left + m, top + m), max(1, m // (2*side))
+    return im.reduce(factor, box) if factor > 1 else im.crop(box)  # reduce: the mean of factor×factor blocks, in one pass
+
+def read_picture(path, # a picture file PIL reads (JPEG, PNG, ...): a regular file, not a folder, a pipe or a device
                  data:bytes=None, # its bytes, when they have been read already
+                 square:int=None, # keep only the centre square, shrunk while its side stays at least twice this (e.g. 64 for the classifier)
                 ) -> torch.Tensor: # uint8, 3×H×W
-    "The picture at `path` as a uint8 tensor 3×H×W, converted to RGB whatever its mode; a clear one-line error naming the file."
+    "The picture at `path` as a uint8 tensor 3×H×W, upright (as its EXIF orientation says) and RGB whatever its mode; a clear one-line error naming the file."
+    if data is None: _check_regular(path)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter('error', Image.DecompressionBombWarning)  # a huge picture is refused, not half-read
@@ -498,10 +521,15 @@ def read_picture(path, # a picture file PIL reads (JPEG, PNG, ...)
                 if im.mode in ('I', 'F') or im.mode.startswith('I;'):  # converting 16-bit or float pixels to RGB saturates them
                     raise ValueError(f"The picture {path} has {im.mode} pixels (16-bit or float), which RGB would saturate: "
                                      f"convert it to 8 bits per channel first")
+                if square and im.format == 'JPEG':  # a JPEG can be decoded at 1/2, 1/4 or 1/8 of its size directly
+                    k = min(1, 2*square / min(im.size))
+                    im.draft(None, (math.ceil(im.width*k), math.ceil(im.height*k)))
+                ImageOps.exif_transpose(im, in_place=True)  # cameras store pictures sideways, with a tag saying how to turn them
                 rgb = im.convert('RGB')  # decodes all of it, so a truncated file fails here
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as e:
         raise ValueError(f"The picture {path} is too large to decode safely ({e}): remove it, or pass a smaller copy") from None
     except (OSError, SyntaxError) as e: raise ValueError(f"Cannot read the picture {path}: {e}. Pass image files such as PNG or JPEG.") from None
+    if square: rgb = _centre_square(rgb, square)  # a 1×1,000,000 picture keeps 1×1 pixel: memory follows the output, not the shape
     return torch.from_numpy(np.array(rgb)).permute(2, 0, 1)
 
 def _read_image(path, # an image of the dataset
@@ -515,9 +543,12 @@ def _read_image(path, # an image of the dataset
 _WHOLE_SET = 'Extract or write the set again, or pass the folder of a complete one.'
 
 def _lines(path) -> list:
-    try: return [l for l in path.read_text().splitlines() if l.strip()]
+    "The lines of the text file `path` that are not blank; UTF-8, with or without the byte-order mark some editors put first."
+    try: return [l for l in path.read_text(encoding='utf-8-sig').splitlines() if l.strip()]
     except FileNotFoundError:
         raise FileNotFoundError(f"{path} is missing: {path.parent} is not a complete Tiny ImageNet directory. {_WHOLE_SET}") from None
+    except UnicodeDecodeError as e:
+        raise ValueError(f"{path} is not UTF-8 text (byte {e.start} is {e.object[e.start:e.start + 1].hex()}): save it as UTF-8") from None
 
 def _read_classes(root):
     "The wnids in class-index order (the order of `wnids.txt`) and the human label of each (from `words.txt`)."
@@ -564,7 +595,7 @@ def _val_files(root, wnids):
 # %% ../nbs/00_data.ipynb #d7bf9f35
 _HEADER = 4096  # bytes before the pixels: the safetensors header, padded so it can be rewritten in place
 _IMAGE_BYTES = int(np.prod(_SHAPE))
-_READ_ONLY, _FULL = (errno.EROFS, errno.EACCES, errno.EPERM), (errno.ENOSPC, errno.EFBIG, getattr(errno, 'EDQUOT', errno.ENOSPC))
+_READ_ONLY = (errno.EROFS, errno.EACCES, errno.EPERM)
 
 def _fingerprint(files) -> str:
     # the ctime (inode change time) can't be set back: a file rewritten with its size and mtime restored still changes it
@@ -572,13 +603,13 @@ def _fingerprint(files) -> str:
 
 def _cache_dir(root) -> Path:
     "Where the decoded images of the set at `root` live: `root/cache`, or a folder of its own under `$TINYIMAGENET_CACHE` if set."
-    if d := os.environ.get('TINYIMAGENET_CACHE'):
+    if d := _env_folder('TINYIMAGENET_CACHE'):
         root = Path(root).resolve()
-        return Path(d).expanduser()/f'{root.name}-{hashlib.sha1(str(root).encode()).hexdigest()[:12]}'
+        return d/f'{root.name}-{hashlib.sha1(str(root).encode()).hexdigest()[:12]}'
     return Path(root)/'cache'
 
 def _cache_header(n, fingerprint, crc32='') -> bytes:
-    "The first `_HEADER` bytes of a cache of `n` images: one uint8 tensor n×3×64×64 'images', and what identifies and checks it."
+    "The first _HEADER bytes of a cache of `n` images: one uint8 tensor n×3×64×64 'images', and what identifies and checks it."
     meta = _format_metadata('image cache', fingerprint=fingerprint, crc32=str(crc32))
     return _safetensors_header({'images': (torch.uint8, (n, *_SHAPE))}, meta, size=_HEADER)
 
@@ -606,8 +637,8 @@ def _decode_into(cache, root, start, files):
 def _cache_error(path, e, size):
     "`e` (an OSError writing the cache at `path`) as an error that says what to do, or `e` itself."
     if e.errno in _FULL:
-        return OSError(e.errno, f"No disk space left for the image cache {path} ({size/1e6:,.1f} MB): free some space on that disk, "
-                                f"or set $TINYIMAGENET_CACHE to a directory on another one ({e.strerror})")
+        return OSError(e.errno, f"No space left on the device writing {path}, the image cache ({size/1e6:,.1f} MB): free some space "
+                                f"on that disk, or set $TINYIMAGENET_CACHE to a directory on another one", str(path))
     if e.errno in _READ_ONLY:
         return PermissionError(e.errno, f"Cannot write the image cache in {path.parent} ({e.strerror}), e.g. because the dataset is on a "
                                         f"read-only disk: set $TINYIMAGENET_CACHE to a writable directory to keep the cache there")
@@ -653,8 +684,8 @@ def _cached_images(path, root, files) -> torch.Tensor:
 # %% ../nbs/00_data.ipynb #c3a24c9d
 class TinyImageNet:
     "One split of Tiny ImageNet (or a set in its layout): uint8 images memory-mapped from a cache, labels, classes and words."
-    def __init__(self, root, # a `tiny-imagenet-200` directory
-                 split='train', # 'train' or 'val' (`test/` has no labels)
+    def __init__(self, root, # a tiny-imagenet-200 directory
+                 split='train', # 'train' or 'val' (test/ has no labels)
                 ):
         if split not in ('train', 'val'): raise ValueError(f"split must be 'train' or 'val', not {split!r}")
         self.root, self.split = Path(root), split
@@ -672,7 +703,7 @@ class TinyImageNet:
 def _shard(idx, # the epoch's indices (a tensor or a range), in order
           rank=0, # this process's rank
           world=1, # number of processes
-          equal=False, # cut every rank to `len(idx) // world` items
+          equal=False, # cut every rank to len(idx) // world items
          ):
     "The part of `idx` that process `rank` of `world` reads: every `world`-th item, from the `rank`-th."
     part = idx[rank::world]
@@ -702,12 +733,12 @@ class DeviceDataLoader:
     "Batches of the uint8 images `x` and labels `y`, moved to `device` and passed through `batch_tfm` there."
     def __init__(self, x, # uint8 images N×3×H×W (on the CPU, e.g. memory-mapped)
                  y, # labels, N
-                 bs=512, # batch size (per process under torch.distributed)
+                 bs=TrainConfig.bs, # batch size (per process under torch.distributed)
                  shuffle=False, # a new permutation each epoch, from torch's global CPU RNG
-                 drop_last=False, # drop the last batch if it is smaller than `bs`
-                 batch_tfm=None, # `f(xb_uint8, yb) -> tuple` run on the device; default `(preprocess(xb), yb)`
-                 device=None, # default `default_device()`
-                 resident=None, # copy `x` and `y` to `device` once and gather there; default `_fits_on_device(x.nbytes, device)`
+                 drop_last=False, # drop the last batch if it is smaller than bs
+                 batch_tfm=None, # f(xb_uint8, yb) -> tuple run on the device; default (preprocess(xb), yb)
+                 device=None, # default default_device()
+                 resident=None, # copy x and y to device once and gather there; default _fits_on_device(x.nbytes, device)
                 ):
         if len(x) != len(y): raise ValueError(f"x has {len(x)} images but y has {len(y)} labels")
         self.bs, self.shuffle, self.drop_last = bs, shuffle, drop_last
@@ -752,9 +783,9 @@ class DeviceDataLoader:
 class DataLoaders:
     "Training and validation `DeviceDataLoader`s, with the class wnids and their words."
     def __init__(self,
-                 train, # the training loader (`DeviceDataLoader`, or any iterable of batches)
+                 train, # the training loader (DeviceDataLoader, or any iterable of batches)
                  valid, # the validation loader
-                 classes=None, # the wnid of each class, in label order: `len(classes)` is the number of outputs a model needs
+                 classes=None, # the wnid of each class, in label order: len(classes) is the number of outputs a model needs
                  words=None, # the human-readable name of each class, in the same order
                 ):
         self.train, self.valid, self.classes, self.words = train, valid, classes, words
@@ -764,13 +795,13 @@ class DataLoaders:
         return next(iter(self.train))
 
 # %% ../nbs/00_data.ipynb #7c4333f6
-def get_imagenet_dls(bs=512, # batch size
+def get_imagenet_dls(bs=TrainConfig.bs, # batch size (the training config's)
                      training_preprocessor=preprocess, # uint8 batch -> normalized float batch, for training only
-                     with_word=False, # batches are `(x, y, words)` instead of `(x, y)`
-                     path=None, # a `tiny-imagenet-200` directory; default `dataset_path()`
-                     device=None, # default `default_device()`
-                     resident=None, # keep the images on the device (see `DeviceDataLoader`); default: when train and val fit together
-                     batch_tfms=None, # `(train, valid)` functions `f(xb_uint8, yb) -> batch` making other batches (the UNet's pairs); they replace `training_preprocessor` and `with_word`
+                     with_word=False, # batches are (x, y, words) instead of (x, y)
+                     path=None, # a tiny-imagenet-200 directory; default dataset_path()
+                     device=None, # default default_device()
+                     resident=None, # keep the images on the device (see DeviceDataLoader); default: when train and val fit together
+                     batch_tfms=None, # (train, valid) functions f(xb_uint8, yb) -> batch making other batches (the UNet's pairs); they replace training_preprocessor and with_word
                     ) -> DataLoaders:
     "Shuffled, augmented, full training batches and in-order, plain validation batches of Tiny ImageNet (or a set in its layout)."
     root = Path(path) if path is not None else dataset_path()
@@ -785,7 +816,7 @@ def get_imagenet_dls(bs=512, # batch size
     return DataLoaders(loader(train, batch_tfms[0], shuffle=True, drop_last=True), loader(valid, batch_tfms[1]), train.classes, train.words)
 
 # %% ../nbs/00_data.ipynb #96bda4e1
-def viz(dls, # `DataLoaders`
+def viz(dls, # DataLoaders
         n=16, # how many images of the first training batch to show
         ncols=8, # images per row
         title=None, # a title for the figure: say which data it shows

@@ -40,7 +40,7 @@ def _safetensors_header(tensors:dict, # name -> (torch dtype, shape), in the ord
 
 def _parse_header(head:bytes, # the start of a file, at least its header
                 ) -> tuple: # the metadata (a dict), the tensors' entries (name -> dtype, shape, data_offsets) and where their bytes start
-    "Read the header `_safetensors_header` writes; ValueError when `head` does not start with one."
+    "Read the header _safetensors_header writes; ValueError when `head` does not start with one."
     n = struct.unpack('<Q', head[:8])[0] if len(head) >= 8 else len(head)
     if 8 + n > len(head): raise ValueError('the header is cut short or its length is damaged')
     try: header = json.loads(head[8:8 + n])
@@ -78,6 +78,8 @@ def _encode(obj, where:str, tensors:dict, seen:dict):
     raise TypeError(f'{where or "the state"} is a {type(obj).__name__}, which a state file cannot hold: '
                     'use tensors, dicts, lists, tuples, str, int, float, bool or None')
 
+class _UnknownNode(ValueError): "A kind of node that this version does not write: a newer version's."
+
 def _decode(node, tensors):
     "The object the JSON tree `node` describes; `tensors(name)` gives a stored tensor."
     if not isinstance(node, dict): return node
@@ -86,7 +88,7 @@ def _decode(node, tensors):
     if kind in ('dict', 'ordered_dict'): return (dict if kind == 'dict' else collections.OrderedDict)((k, _decode(v, tensors)) for k, v in body)
     if kind in ('list', 'tuple'): return (list if kind == 'list' else tuple)(_decode(v, tensors) for v in body)
     if kind == 'float': return float(body)
-    raise ValueError(f'unknown node {kind!r}')
+    raise _UnknownNode(repr(kind))
 
 # %% ../nbs/00a_files.ipynb #64e893dc
 def _raw_bytes(t:torch.Tensor) -> memoryview:
@@ -94,8 +96,8 @@ def _raw_bytes(t:torch.Tensor) -> memoryview:
     return t.detach().cpu().contiguous().reshape(-1).view(torch.uint8).numpy().data
 
 def save_state(path, # the file to write; its folder is made if needed
-               state:dict, # tensors (any dtype in `_DTYPES`, any device) and JSON values, in dicts (str or int keys), lists and tuples
-               kind:str, # what the file is, e.g. 'checkpoint' or 'model': `load_state` checks it
+               state:dict, # tensors (any dtype in _DTYPES, any device) and JSON values, in dicts (str or int keys), lists and tuples
+               kind:str, # what the file is, e.g. 'checkpoint' or 'model': load_state checks it
               ) -> Path:
     "Write `state` to `path` atomically as a safetensors file: each tensor under its path, the rest as JSON in the metadata."
     if not isinstance(state, dict): raise TypeError(f'save_state saves a dict, got a {type(state).__name__}: put it in a dict')
@@ -123,6 +125,9 @@ def _is_safetensors(path:Path) -> bool:
 def _damaged(path, why='its contents do not match the checksum written with them (a truncated, altered or badly copied file)'):
     return ValueError(f'{path} is damaged: {why}. Use another copy, or write it again.')
 
+def _newer(path, what:str):
+    return ValueError(f'{path} was written by a newer version of tinyimagenet ({what}): upgrade tinyimagenet')
+
 def _load_safetensors(path:Path, kind:str) -> dict:
     try:
         with safe_open(path, 'pt', device='cpu') as f:
@@ -130,11 +135,9 @@ def _load_safetensors(path:Path, kind:str) -> dict:
             if meta.get('format') != _FORMAT:
                 raise ValueError(f'{path} is a safetensors file that tinyimagenet did not write (no tinyimagenet metadata): '
                                  f'pass a {kind} file this library wrote')
-            version = int(meta.get('format_version', 0)) if str(meta.get('format_version', '')).isdigit() else None
-            if version is None: raise _damaged(path, 'its format version is unreadable')
-            if version > FORMAT_VERSION:
-                raise ValueError(f'{path} was written by a newer version of tinyimagenet (file format {version}; this version reads '
-                                 f'up to {FORMAT_VERSION}): upgrade tinyimagenet')
+            version = str(meta.get('format_version', ''))
+            if not re.fullmatch(r'\d+(\.\d+)*', version): raise _damaged(path, 'its format version is unreadable')
+            if tuple(map(int, version.split('.'))) > (FORMAT_VERSION,): raise _newer(path, f'file format {version}; this version reads up to {FORMAT_VERSION}')  # 2, or 1.1
             if meta.get('kind') != kind: raise ValueError(f'{path} is a {meta.get("kind")} file, not a {kind} file: pass the {kind} file instead.')
             tensors = {k: f.get_tensor(k) for k in names}  # views of the mapped file
     except SafetensorError as e:
@@ -144,6 +147,7 @@ def _load_safetensors(path:Path, kind:str) -> dict:
     for k in names: sha.update(_raw_bytes(tensors[k]))
     if sha.hexdigest() != meta.get('sha256'): raise _damaged(path)
     try: state = _decode(json.loads(meta['tree']), tensors.__getitem__)
+    except _UnknownNode as e: raise _newer(path, f'it holds values of kind {e}, which this version does not know') from None
     except (KeyError, TypeError, ValueError) as e: raise _damaged(path, f'its tree of values is unreadable ({type(e).__name__} {e})') from None
     if not isinstance(state, dict): raise _damaged(path, f'it holds a {type(state).__name__}, not a dict')
     return state
@@ -153,6 +157,9 @@ def _load_legacy(path:Path, kind:str) -> dict:
     "A file of version 0.0.1 (checksummed header, then `torch.save`), or a plain `torch.save` of a dict, read with `weights_only=True`."
     data = path.read_bytes()
     checked = data.startswith(_LEGACY_MAGIC)
+    if data.startswith(b'tinyimagenet') and not checked:  # our name, in a layout this version does not know
+        first = data[:60].split(b'\n')[0].decode('ascii', 'replace')
+        raise _newer(path, f'its first line is {first!r}, which this version does not know')
     if checked:
         end = data.find(b'\n', len(_LEGACY_MAGIC))
         try: header = json.loads(data[len(_LEGACY_MAGIC):end])
@@ -175,7 +182,7 @@ def _load_legacy(path:Path, kind:str) -> dict:
                                   'save it again to add one.', stacklevel=3)
     return state
 
-def load_state(path, # a file written by `save_state` (or by version 0.0.1's, or a plain `torch.save` of a dict)
+def load_state(path, # a file written by save_state (or by version 0.0.1's, or a plain torch.save of a dict)
                kind:str, # the kind the caller expects, e.g. 'checkpoint'
               ) -> dict:
     "The state in `path`, after checking its kind, format version and checksum; tensors are mapped from the file, on the CPU."
