@@ -113,7 +113,9 @@ def _save_jpeg(img:np.ndarray, # uint8 H×W×3
               gray=False, # store it as a one-channel (grayscale) JPEG, as some of Tiny ImageNet's are
              ):
     "Write `img` as a quality-90 JPEG, the way every set in this chapter's layout is written."
-    Image.fromarray(img).convert('L' if gray else 'RGB').save(path, quality=90)
+    buf = io.BytesIO()  # encoded in memory: Pillow writing to a file's descriptor leaves a truncated file on a full disk, and says nothing
+    Image.fromarray(img).convert('L' if gray else 'RGB').save(buf, format='JPEG', quality=90)
+    Path(path).write_bytes(buf.getvalue())
 
 def _write_class(root, seed, c, wnid, spec, n_train, val_ids, test_ids):
     "Write class `c`'s train images and box file, and the val/test images it was dealt; return its val annotation lines."
@@ -244,7 +246,7 @@ def _box(img28) -> str:
 def _write_fashion_images(root, names, images):
     "Upscale each 28×28 image to 64×64 (bicubic), save it as an RGB JPEG at `root/name`; return its box."
     for name, img in zip(names, images):
-        Image.fromarray(img).resize((64, 64), Image.BICUBIC).convert('RGB').save(root/name, quality=90)
+        _save_jpeg(np.asarray(Image.fromarray(img).resize((64, 64), Image.BICUBIC)), root/name)
     return [_box(img) for img in images]
 
 def _write_fashion(root, arrays, train_per_class, val_per_class):
