@@ -6,7 +6,7 @@
 __all__ = ['CommandError', 'get_parser', 'main']
 
 # %% ../nbs/05_cli.ipynb #d046da19
-import argparse, csv, dataclasses, io, json, math, os, shlex, sys, traceback, warnings
+import argparse, contextlib, csv, dataclasses, errno, io, json, math, os, re, shlex, signal, sys, threading, traceback, warnings
 from pathlib import Path
 
 from . import __version__
@@ -16,13 +16,14 @@ from .config import SuperresConfig, TrainConfig, datasets, is_small
 class CommandError(Exception):
     "A problem with the user's input or files, reported in one line without a traceback; the command exits with status 1."
 
-def _number(kind):
-    "An argparse type: a finite, positive `kind` (`int` or `float`)."
+def _number(kind, maximum=None):
+    "An argparse type: a finite, positive `kind` (`int` or `float`), at most `maximum` if given."
     def parse(text):
         try: value = kind(text)
         except ValueError: raise argparse.ArgumentTypeError(f'{text!r} is not a number') from None
         if not math.isfinite(value): raise argparse.ArgumentTypeError(f'{text} is not a finite number')
         if value <= 0: raise argparse.ArgumentTypeError(f'{text} is not positive')
+        if maximum is not None and value > maximum: raise argparse.ArgumentTypeError(f'{text} is more than {maximum:g}, the most it can be')
         return value
     parse.__name__ = f'positive {kind.__name__}'
     return parse
@@ -39,7 +40,48 @@ def _seed_int(text):
 _exit_help = """\
 Exit status: 0 done; 1 a problem with the input or files (one line on stderr); 2 bad
 arguments (with the usage); 3 an unexpected error, a bug (one line; set
-TINYIMAGENET_TRACEBACK=1 to see the traceback)."""
+TINYIMAGENET_TRACEBACK=1 to see the traceback); 130 and 143 interrupted by Ctrl-C or
+SIGTERM (a training run keeps its last checkpoint: continue with --resume); 141 the reader
+of the output went away (e.g. `| head`)."""
+
+# %% ../nbs/05_cli.ipynb #e5a1c0de
+_CONTROL = re.compile(r'[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]')  # all but tab, newline and carriage return (progress lines)
+
+class _Terminal(io.TextIOBase):
+    "`stream` with control characters written as escapes and characters its encoding lacks as `\\u....`: nothing printed can steer a terminal."
+    def __init__(self, stream): self.stream = stream
+    def write(self, text):
+        encoding = getattr(self.stream, 'encoding', None) or 'utf-8'
+        text = _CONTROL.sub(lambda m: m[0].encode('unicode_escape').decode(), text)
+        return self.stream.write(text.encode(encoding, 'backslashreplace').decode(encoding))
+    def flush(self): self.stream.flush()
+    def isatty(self): return self.stream.isatty()
+    def fileno(self): return self.stream.fileno()
+
+_FULL = (errno.ENOSPC, errno.EFBIG, getattr(errno, 'EDQUOT', errno.ENOSPC))
+
+class _Stopped(Exception):
+    "SIGTERM, turned into an exception in the main thread so that the run stops as it does for Ctrl-C."
+
+def _stop(signum, frame): raise _Stopped()
+
+def _check_environment():
+    "Import torch and torchvision now: a pair that was not installed together, or a broken dependency, is one line saying what to do."
+    from importlib.metadata import PackageNotFoundError, version
+    def installed(name):
+        try: return version(name)
+        except PackageNotFoundError: return 'not installed'
+    try:
+        import torch, torchvision  # a torchvision built for another torch fails here, e.g. "operator torchvision::nms does not exist"
+    except Exception as e:
+        why = (str(e).strip().splitlines() or [type(e).__name__])[0]
+        raise CommandError(f"torch {installed('torch')} and torchvision {installed('torchvision')} cannot be imported together ({why}): "
+                           'they do not match; install both from the same place in one command, e.g. `pip install --force-reinstall '
+                           'torch torchvision` (with the same --index-url for both)') from None
+    try: import tinyimagenet.learner, tinyimagenet.data  # their dependencies: torcheval, fastprogress, safetensors, PIL, numpy
+    except ImportError as e:
+        raise CommandError(f'a package this command needs is missing or broken ({type(e).__name__}: {e}): reinstall tinyimagenet with its '
+                           'dependencies, e.g. `pip install -e .` in its folder') from None
 
 # %% ../nbs/05_cli.ipynb #0f1c2d3e
 def _add_data_args(p, default, help, choices=datasets):
@@ -80,6 +122,10 @@ def _data_root(args) -> Path:
         if not args.data.is_dir():
             raise CommandError(f'--data {args.data}: no such folder. Pass a set in the Tiny ImageNet layout (a folder with wnids.txt) '
                                'or the folder that holds the sets; leave --data out for the default folder')
+        if args.dataset == 'tiny-imagenet' and not any((args.data/n).exists() for n in ('tiny-imagenet-200', 'tiny-imagenet-200.zip')):
+            raise CommandError(f'--data {args.data} has no wnids.txt, so it is not a set in the Tiny ImageNet layout, and it holds no '
+                               'tiny-imagenet-200 set or zip: pass the set itself, or leave --data out to download Tiny ImageNet into '
+                               'the default folder (or pass --dataset for one of the small sets, written into --data)')
     if args.train_per_class and args.dataset not in ('fashion-mnist', 'synthetic'):
         raise CommandError(f'--train-per-class sizes the generated sets (fashion-mnist, synthetic), not {args.dataset}: '
                            'leave it out, or pass --dataset fashion-mnist or synthetic')
@@ -89,17 +135,61 @@ def _data_root(args) -> Path:
     print(f'data: the {args.dataset} set in {where} (made there the first time, then cached)', flush=True)
     try:
         return dataset_path(args.dataset, where, args.train_per_class).resolve()
-    except (OSError, RuntimeError, ValueError) as e:
-        while (e.__cause__ or e.__context__) is not None: e = e.__cause__ or e.__context__  # the reason itself, e.g. no network
-        more = (f' (a cut download resumes), place tiny-imagenet-200.zip in {where} by hand, or train offline with --dataset fashion-mnist '
-                'or --synthetic') if args.dataset == 'tiny-imagenet' else ''
-        raise CommandError(f'could not prepare the {args.dataset} set in {where}: {str(e).rstrip(".")}. Run `{args.command_line}` again{more}') from None
+    except (OSError, RuntimeError, ValueError, ImportError) as e:
+        why, root = str(e).rstrip('.'), e
+        while (root.__cause__ or root.__context__) is not None: root = root.__cause__ or root.__context__  # the reason itself, e.g. no network
+        if root is not e and str(root) not in why: why += f' ({type(root).__name__}: {str(root).rstrip(".")})'
+        more = (' (a cut download resumes), or train offline with --dataset fashion-mnist, --dataset photos or --synthetic'
+                if args.dataset == 'tiny-imagenet' else '')
+        raise CommandError(f'could not prepare the {args.dataset} set in {where}: {why}. Run `{args.command_line}` again{more}') from None
 
 def _writable(folder:Path, flag:str):
-    "`core.check_writable(folder)`, with its error as this command's, naming `flag`."
+    "`core.check_writable(folder)`, with its error as this command's, naming `flag`; a folder it makes is removed if the command fails."
+    if folder.is_symlink() and not folder.exists():
+        raise CommandError(f'{flag} {folder} is a broken link (to {os.readlink(folder)}, which does not exist): make its target, or pass another {flag}')
     from tinyimagenet.core import check_writable
+    made = not folder.exists()
     try: check_writable(folder)
     except ValueError as e: raise CommandError(f'{flag} {e}') from None
+    if made: _made.append(folder)
+
+_made = []  # folders this command made, removed again if it fails and leaves them empty
+
+def _library_file(path:Path):
+    "The kind of the model, UNet or checkpoint file this library wrote at `path` ('model', 'unet', 'checkpoint'), else None."
+    if not path.is_file(): return None  # never opened: a pipe would block
+    with open(path, 'rb') as f: head = f.read(1 << 16)
+    if head.startswith(b'tinyimagenet state\n'): kind = re.search(rb'"kind": *"([a-z ]+)"', head)  # version 0.0.1's files
+    else: kind = b'"format":"tinyimagenet"' in head and re.search(rb'"kind":"([a-z ]+)"', head)
+    return kind[1].decode() if kind and kind[1] != b'image cache' else None
+
+def _not_an_input(path:Path, inputs, flag:str):
+    "Refuse, before any work, to write `path` if it is one of the command's inputs, or a model or checkpoint file this run did not write."
+    for given in inputs:
+        if path.exists() and given.exists() and path.resolve() == given.resolve():
+            raise CommandError(f'{flag} {path} is also an input of this command ({given}): writing it would destroy it; pass another {flag}')
+    if kind := _library_file(path):
+        raise CommandError(f'{flag} {path} is a {kind} file: writing over it would lose it; pass another {flag}, or delete it first')
+
+def _lock(out:Path):
+    "Hold an advisory lock on the folder `out` until this process ends (or is killed): a second run there is refused, naming this one."
+    if os.environ.get('RANK', '0') != '0': return  # under torchrun the job's rank 0 holds it
+    import fcntl
+    fd = os.open(out, os.O_RDONLY)
+    try: fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        os.close(fd)
+        try: pid = (out/'.tinyimagenet.pid').read_text().strip()
+        except OSError: pid = 'unknown'
+        raise CommandError(f'{out} is in use by another run (process {pid}): wait for it to end, or pass another --out') from None
+    (out/'.tinyimagenet.pid').write_text(f'{os.getpid()}\n')
+    _locks.append((fd, out/'.tinyimagenet.pid'))
+
+_locks = []  # (folder descriptor, pid file) of the folders this process holds
+
+def _unlock():
+    for fd, pid in _locks: pid.unlink(missing_ok=True); os.close(fd)
+    _locks.clear()
 
 def _writable_file(path:Path, flag:str):
     "Check before any work that the file `path` can be written: missing or a file (not a folder, device or pipe), in a writable folder."
@@ -112,15 +202,22 @@ def _batches(make):
     except (ValueError, OSError) as e: raise CommandError(str(e)) from None
 
 def _prepare_out(args, model_file) -> list:
-    "Check `--out` before any work (a run there needs --resume or --force; it must be writable); return the files of the run there."
+    "Check and lock `--out` before any work (a run there needs --resume or --force; it must be writable); return the files of the run there."
     checkpoint = args.out/'checkpoint.pt'
     if args.resume and not checkpoint.is_file():
         raise CommandError(f'--resume: there is no checkpoint at {checkpoint}; run without --resume to start, or pass the --out of the run to continue')
+    if args.resume:
+        from tinyimagenet.files import load_state
+        try: wrote = 'superres' if 'crop' in load_state(checkpoint, 'checkpoint').get('settings', {}) else 'train'
+        except (ValueError, OSError): wrote = args.command  # a damaged file: resuming says so, naming it
+        if wrote != args.command:
+            raise CommandError(f'{checkpoint} was written by `tinyimagenet {wrote}`: continue it with `tinyimagenet {wrote} --resume --out {args.out}`')
     run = [args.out/f for f in ('checkpoint.pt', model_file, 'metrics.json', 'metrics.csv') if (args.out/f).is_file()]
     if run and not (args.resume or args.force):
         raise CommandError(f'{args.out} already holds a run ({", ".join(p.name for p in run)}): pass --resume to continue it, '
                            '--force to delete it and start over, or another --out')
     _writable(args.out, '--out')
+    _lock(args.out)
     return run
 
 def _start_over(args, run):
@@ -164,7 +261,7 @@ def _add_config_flags(p, config_cls, skip=()):
         flag, kwargs = f"--{f.name.replace('_', '-')}", dict(default=None, help=_flag_help(f), **f.metadata['flag'])
         if f.type is bool: kwargs['action'] = argparse.BooleanOptionalAction if f.default is None else 'store_true'
         elif 'nargs' not in kwargs:
-            kwargs['type'] = _seed_int if f.name == 'seed' else {int: _positive_int, float: _positive_float, str: str}[f.type]
+            kwargs['type'] = _seed_int if f.name == 'seed' else _number(f.type, f.metadata.get('maximum')) if f.type in (int, float) else f.type
             if f.metadata['choices']: kwargs['choices'] = f.metadata['choices']
         if 'const' not in kwargs: p.add_argument(flag, **kwargs); continue
         either = p.add_mutually_exclusive_group()  # a flag with an optional value (`--compile [MODE]`) also gets its --no- form
@@ -264,7 +361,7 @@ def _add_evaluate(commands):
     _add_inputs(p, 'a model file, e.g. OUT/model.pt')
     p.add_argument('--bs', type=_positive_int, default=TrainConfig.bs, help='batch size (default: %(default)s)')
     p.add_argument('--tta', action='store_true', help="average each image's prediction with its mirror image's (flip TTA)")
-    p.add_argument('--per-class', type=Path, metavar='FILE.csv', help="write each class's accuracy and image count to FILE.csv, worst first")
+    p.add_argument('--per-class', type=Path, metavar='FILE.csv', help="write each class's wnid, name, accuracy and image count to FILE.csv, worst first")
     _add_data_args(p, None, 'evaluate on this set, prepared as `train` does (default: the set the model was trained on)')
     _add_device(p)
     p.set_defaults(func=_run_evaluate, seed=None)
@@ -292,8 +389,7 @@ def _run_evaluate(args):
     "`tinyimagenet evaluate`."
     model, meta = _load_classifier(args.model)
     root = _evaluation_root(args, meta)
-    if args.per_class: _writable_file(args.per_class, '--per-class')
-    from tinyimagenet.core import write_atomically
+    if args.per_class: _writable_file(args.per_class, '--per-class'); _not_an_input(args.per_class, [args.model], '--per-class')
     from tinyimagenet.classify import Interpretation, evaluate
     from tinyimagenet.data import get_imagenet_dls
     device = _setup(args)
@@ -305,12 +401,19 @@ def _run_evaluate(args):
     print(f"{args.model}: top-1 {accs['top1']:.4f}  top-5 {accs['top5']:.4f}  ({len(dls.valid.x)} validation images in {root}"
           f"{', flip TTA' if args.tta else ''})")
     if args.per_class:
-        rows = Interpretation(model, dls.valid, meta['words'], tta=args.tta).per_class_accuracy()
-        text = io.StringIO()
-        csv.writer(text).writerows([('class', 'accuracy', 'images'), *rows])
-        write_atomically(args.per_class, lambda f: f.write(text.getvalue().encode()))
+        cm = Interpretation(model, dls.valid, meta['words'], tta=args.tta).confusion_matrix()
+        rows = sorted(((wnid, word, round(cm[i, i].item() / n, 4) if (n := cm[i].sum().item()) else float('nan'), n)
+                       for i, (wnid, word) in enumerate(zip(meta['classes'], meta['words']))), key=lambda r: r[2])
+        _write_csv(args.per_class, [('wnid', 'class', 'accuracy', 'images'), *rows])
         print(f'accuracy per class written to {args.per_class}')
     return 0
+
+def _write_csv(path:Path, rows):
+    "Write `rows` to the CSV file `path`, atomically."
+    from tinyimagenet.core import write_atomically
+    text = io.StringIO()
+    csv.writer(text).writerows(rows)
+    write_atomically(path, lambda f: f.write(text.getvalue().encode()))
 
 def _add_predict(commands):
     "Register `tinyimagenet predict`."
@@ -339,6 +442,57 @@ def _run_predict(args):
             for c in top: print(f"  {c['probability']:.3f}  {c['name']}  ({c['wnid']})")
     return 0
 
+# %% ../nbs/05_cli.ipynb #a7b1c2d4
+def _add_interpret(commands):
+    "Register `tinyimagenet interpret`."
+    p = _command(commands, 'interpret', help='where a trained model goes wrong: confusion matrix, top losses, most confused pairs',
+                 description="Write the confusion matrix (confusion_matrix.csv, and confusion_matrix.png for up to 30 classes), the "
+                             "validation images with the highest loss (top_losses.png) and the most confused pairs of classes "
+                             "(most_confused.csv) of a model file written by `tinyimagenet train`, and print the most confused pairs.",
+                 epilog=_exit_help)
+    _add_inputs(p, 'a model file, e.g. OUT/model.pt')
+    p.add_argument('--out', type=Path, help="where the pictures and tables go (default: the folder 'interpretation' beside MODEL)")
+    p.add_argument('--top', type=_positive_int, default=10, metavar='N', help='pairs to print and images to show (default: %(default)s)')
+    p.add_argument('--bs', type=_positive_int, default=TrainConfig.bs, help='batch size (default: %(default)s)')
+    p.add_argument('--tta', action='store_true', help="average each image's prediction with its mirror image's (flip TTA)")
+    _add_data_args(p, None, 'interpret on this set, prepared as `train` does (default: the set the model was trained on)')
+    _add_device(p)
+    p.set_defaults(func=_run_interpret, seed=None)
+
+def _run_interpret(args):
+    "`tinyimagenet interpret`."
+    model, meta = _load_classifier(args.model)
+    root = _evaluation_root(args, meta)
+    out = args.out or args.model.parent/'interpretation'
+    _writable(out, '--out')
+    files = {name: out/name for name in ('confusion_matrix.csv', 'confusion_matrix.png', 'top_losses.png', 'most_confused.csv')}
+    for path in files.values(): _not_an_input(path, [args.model], '--out')
+    from tinyimagenet.classify import Interpretation
+    from tinyimagenet.core import write_atomically
+    from tinyimagenet.data import get_imagenet_dls
+    device = _setup(args)
+    dls = _batches(lambda: get_imagenet_dls(args.bs, path=root, device=device))
+    if list(dls.classes) != list(meta['classes']):
+        raise CommandError(f'{args.model} was trained on other classes than those of {root}: pass the --data it was trained on')
+    interp = Interpretation(model.to(device), dls.valid, meta['words'], tta=args.tta)
+    wnids, words, cm = meta['classes'], meta['words'], interp.confusion_matrix()
+    _write_csv(files['confusion_matrix.csv'], [('true \\ predicted', *wnids), *[(w, *row) for w, row in zip(wnids, cm.tolist())]])
+    def save(fig, path): write_atomically(path, lambda f: fig.savefig(f, format='png', dpi=100, bbox_inches='tight'))
+    written = [files['confusion_matrix.csv']]
+    if len(wnids) <= 30: save(interp.plot_confusion_matrix(title=f'{args.model}: validation, {root}'), files['confusion_matrix.png']); written.append(files['confusion_matrix.png'])
+    save(interp.plot_top_losses(args.top, title=f'{args.model}: highest-loss validation images'), files['top_losses.png'])
+    off = cm.clone().fill_diagonal_(0)
+    counts, idx = off.flatten().topk(min(args.top, off.numel()))
+    pairs = [(wnids[i // len(wnids)], words[i // len(wnids)], wnids[i % len(wnids)], words[i % len(wnids)], c)
+             for c, i in zip(counts.tolist(), idx.tolist()) if c]
+    _write_csv(files['most_confused.csv'], [('true wnid', 'true class', 'predicted wnid', 'predicted class', 'count'), *pairs])
+    written += [files['top_losses.png'], files['most_confused.csv']]
+    correct = cm.diagonal().sum().item()
+    print(f'{args.model}: {correct:,} of {cm.sum().item():,} validation images right ({correct / cm.sum().item():.1%}); most confused pairs:')
+    for wt, t, wp, pr, c in pairs: print(f'  {c:5d}  {t} ({wt})  taken for  {pr} ({wp})')
+    print(f'written: {", ".join(map(str, written))}')
+    return 0
+
 # %% ../nbs/05_cli.ipynb #9cbb2571
 _sr_small = SuperresConfig.at_scale(small=True)
 _superres_help = f"""\
@@ -349,8 +503,9 @@ On the small sets (--dataset photos, fashion-mnist or synthetic) it trains a sma
 ({_sr_small.nfs[0]} to {_sr_small.nfs[-1]} channels) on {_sr_small.crop}x{_sr_small.crop} crops: a few minutes on a 2-core CPU. Validation always
 uses whole 64x64 images.
 
-A checkpoint is written to OUT/checkpoint.pt after every epoch and the UNet to OUT/unet.pt
-at the end; `tinyimagenet upscale OUT/unet.pt IMAGE...` uses it. An OUT that already holds
+A checkpoint is written to OUT/checkpoint.pt after every epoch; at the end the UNet to OUT/unet.pt
+(`tinyimagenet upscale OUT/unet.pt IMAGE...` uses it) and each epoch's PSNR and SSIM, beside
+bicubic's, to OUT/metrics.json (with the run's settings) and OUT/metrics.csv. An OUT that already holds
 a run is refused unless --resume continues it or --force deletes it.
 
 {_exit_help}"""
@@ -379,9 +534,17 @@ def _run_superres(args):
     device = _setup(args)
     root = _data_root(args)
     _start_over(args, old_run)
+    start = 'from scratch' if encoder is None else f'from the classifier {args.encoder}'
+    print(f'training a UNet {start}{" with the perceptual loss" if config.perceptual else ""} for {config.epochs} '
+          f'epoch{"s" * (config.epochs != 1)} on {device}; checkpoint after every epoch: {args.out/"checkpoint.pt"}', flush=True)
     try: unet = superres(args.out, root, config, encoder, args.resume, device)
-    except (ValueError, OSError) as e: raise CommandError(str(e)) from None  # e.g. a resume with another config, a bad file in the set
-    print(f'UNet written to {unet}')
+    except (ValueError, OSError) as e:
+        if isinstance(e, OSError) and e.errno in _FULL: raise
+        raise CommandError(str(e)) from None  # e.g. a resume with another config, a bad file in the set
+    from tinyimagenet.files import load_state
+    run = load_state(args.out/'checkpoint.pt', 'checkpoint')  # the history and settings of the whole run, resumed or not
+    _write_metrics(args.out, run['settings'], run['history'])
+    print(f'UNet written to {unet}; metrics to {args.out/"metrics.json"} and metrics.csv')
     return 0
 
 
@@ -408,6 +571,9 @@ def _add_upscale(commands):
 
 def _run_upscale(args):
     "`tinyimagenet upscale`."
+    outs = [args.out/f'{p.stem}_2x.png' for p in args.images]
+    for out in outs: _not_an_input(out, [args.model, *args.images], '--out')
+    _writable(args.out, '--out')
     from tinyimagenet.unet import load_unet, upscale_images
     try: outs = upscale_images(load_unet(args.model, _setup(args)), args.images, args.out)
     except (FileNotFoundError, ValueError) as e: raise CommandError(str(e)) from None
@@ -421,28 +587,66 @@ def get_parser() -> argparse.ArgumentParser:
                                      epilog=_exit_help, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument('--version', action='version', version=f'%(prog)s {__version__}')
     commands = parser.add_subparsers(dest='command', metavar='COMMAND')
-    for add in (_add_train, _add_evaluate, _add_predict, _add_superres, _add_upscale): add(commands)
+    for add in (_add_train, _add_evaluate, _add_predict, _add_interpret, _add_superres, _add_upscale): add(commands)
     parser.commands = commands.choices  # name -> subparser, so that a bad flag gets its own command's usage
     return parser
 
 # %% ../nbs/05_cli.ipynb #03aa5ff4
+def _interrupted(args, why) -> str:
+    "What an interruption of `args`'s command kept, and how to go on."
+    checkpoint = getattr(args, 'out', None) and args.out/'checkpoint.pt'
+    if not checkpoint or args.command not in ('train', 'superres'): return f'{why}: nothing was kept'
+    try:
+        from tinyimagenet.files import load_state
+        epoch = load_state(checkpoint, 'checkpoint')['epoch']
+    except Exception: return f'{why} during the first epoch: no checkpoint was written; run the command again to start over'
+    again = shlex.join([a for a in shlex.split(args.command_line) if a != '--force'] + ([] if args.resume else ['--resume']))
+    return f'{why} during epoch {epoch + 1}; the checkpoint of epoch {epoch} is kept: continue with `{again}`'
+
+def _failure(args, e:BaseException) -> tuple:
+    "The one line and the exit status for the exception `e` that ended `args`'s command."
+    chain = [e]  # an interruption or a full disk can surface as another exception raised while handling it
+    while (chain[-1].__cause__ or chain[-1].__context__) is not None: chain.append(chain[-1].__cause__ or chain[-1].__context__)
+    for x in chain:
+        if isinstance(x, KeyboardInterrupt): return _interrupted(args, 'interrupted (Ctrl-C)'), 130
+        if isinstance(x, _Stopped): return _interrupted(args, 'stopped (SIGTERM)'), 143
+        if isinstance(x, OSError) and x.errno in _FULL:
+            where = f' writing {x.filename}' if x.filename else ''
+            return f'no space left on the device{where} ({x.strerror}): free some space, or write elsewhere', 1
+    if os.environ.get('TINYIMAGENET_TRACEBACK'): traceback.print_exception(e)
+    return f'unexpected {type(e).__name__}: {e} (a bug: run again with TINYIMAGENET_TRACEBACK=1 for the traceback, and report it)', 3
+
 def main(argv=None) -> int:
-    "Entry point of the `tinyimagenet` command; returns the exit status: 0 done, 1 a problem with the input, 2 usage, 3 a bug."
+    "Entry point of the `tinyimagenet` command; returns the exit status: 0 done, 1 a problem with the input, 2 usage, 3 a bug, 130/143 interrupted."
     parser = get_parser()
     argv = sys.argv[1:] if argv is None else [str(a) for a in argv]  # paths and numbers too, for callers in Python
     args, unknown = parser.parse_known_args(argv)
     if unknown: parser.commands.get(args.command, parser).error(f'unrecognized arguments: {" ".join(unknown)}')
     if args.command is None: parser.print_help(); return 0
     args.command_line = shlex.join(['tinyimagenet', *argv])  # for messages that say what to run again
+    _made.clear()
+    failed, on_term = False, signal.signal(signal.SIGTERM, _stop) if threading.current_thread() is threading.main_thread() else None
     try:
-        with warnings.catch_warnings():  # a warning is one line too, not Python's two with a source line
-            warnings.showwarning = lambda message, *_: print(f'tinyimagenet {args.command}: warning: {message}', file=sys.stderr)
-            return args.func(args)
-    except CommandError as e: message, status = str(e), 1
-    except Exception as e:
-        if os.environ.get('TINYIMAGENET_TRACEBACK'): traceback.print_exc()
-        message, status = f'unexpected {type(e).__name__}: {e} (a bug: run again with TINYIMAGENET_TRACEBACK=1 for the traceback, and report it)', 3
-    print(f'tinyimagenet {args.command}: error: {" ".join(message.split())}', file=sys.stderr)
-    return status
+        with contextlib.redirect_stdout(_Terminal(sys.stdout)), contextlib.redirect_stderr(_Terminal(sys.stderr)):
+            try:
+                with warnings.catch_warnings():  # a warning is one line too, not Python's two with a source line
+                    warnings.showwarning = lambda message, *_: print(f'tinyimagenet {args.command}: warning: {message}', file=sys.stderr)
+                    _check_environment()
+                    return args.func(args)
+            except CommandError as e: message, status = str(e), 1
+            except BrokenPipeError:  # the reader went away: nothing to say, and nowhere to say it
+                os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+                return 141
+            except BaseException as e:
+                if not isinstance(e, Exception | KeyboardInterrupt): raise  # SystemExit
+                message, status = _failure(args, e)
+            print(f'tinyimagenet {args.command}: error: {" ".join(message.split())}', file=sys.stderr)
+            failed = True
+            return status
+    finally:
+        _unlock()
+        for folder in _made if failed else []:
+            with contextlib.suppress(OSError): folder.rmdir()  # only if the failed command left it empty
+        if on_term is not None: signal.signal(signal.SIGTERM, on_term)
 
 if __name__ == '__main__' and '__file__' in globals(): sys.exit(main())  # `python -m tinyimagenet.cli ...` (a notebook has no __file__)

@@ -19,18 +19,21 @@ def is_small(dataset:str) -> bool:
     "Whether `dataset` is one of the small sets, which train at the small-set values of the configs."
     return dataset in datasets[1:]
 
-# %% ../nbs/00c_config.ipynb #1ef83e84
-_UNSET = object()
+# %% ../nbs/00c_config.ipynb #ff401df7
+class _Unset:
+    def __repr__(self): return 'unset'  # as the docs show it in `knob`'s signature
+_UNSET = _Unset()
 
 def knob(default, # the value at full scale (Tiny ImageNet)
          help:str, # one sentence for `--help` and the docs
          small=_UNSET, # the value on the small sets, if it differs
          choices=None, # the values it may take (a name's), checked when a config is made
          positive=False, # a number that must be finite and above 0 (None allowed where the default is None)
+         maximum=None, # the largest value that makes sense, if there is one
          flag:dict=None, # more `argparse.add_argument` arguments, or `False` for a field the command line does not offer
         ):
     "A config field with its full-scale default, its small-set value and its help."
-    meta = dict(help=help, choices=choices, positive=positive, flag={} if flag is None else flag)
+    meta = dict(help=help, choices=choices, positive=positive, maximum=maximum, flag={} if flag is None else flag)
     if small is not _UNSET: meta['small'] = small
     return field(default=default, metadata=meta)
 
@@ -45,6 +48,8 @@ class Config:
             if meta.get('positive') and value is not None and not (isinstance(value, (int, float)) and not isinstance(value, bool)
                                                                     and math.isfinite(value) and value > 0):
                 raise ValueError(f'{type(self).__name__}.{f.name}={value!r}: it must be a finite number above 0')
+            if meta.get('maximum') is not None and value is not None and value > meta['maximum']:
+                raise ValueError(f'{type(self).__name__}.{f.name}={value!r}: it can be at most {meta["maximum"]:g}')
 
     @classmethod
     def at_scale(cls, small:bool, # the small-set values (else the full-scale defaults)
@@ -69,7 +74,8 @@ class TrainConfig(Config):
     model: str = knob('preact', 'the recipe: a network and how to train it (`tinyimagenet.classify.register_recipe`)')
     epochs: int = knob(25, 'epochs of the one-cycle schedule', small=5, positive=True)
     bs: int = knob(512, 'batch size over all processes', small=64, positive=True)
-    lr: float = knob(None, "peak learning rate of the one-cycle schedule (default: the recipe's)", positive=True)
+    lr: float = knob(None, "peak learning rate of the one-cycle schedule, at most 10 (default: the recipe's)", positive=True,
+                     maximum=10)  # AdamW moves each weight by about lr per step: far beyond 10 the weights are noise, and 1e308 overflows
     width: float = knob(1., 'multiplies every channel count of the network', small=0.25, positive=True)
     augment: str = knob('trivial', 'trivial: pad/crop/flip + TrivialAugmentWide; basic: pad/crop/flip + random erasing; none',
                         choices=tuple(augmentations))
@@ -92,7 +98,7 @@ class SuperresConfig(Config):
     "Everything that shapes a super-resolution run (`superres`, `tinyimagenet superres`)."
     epochs: int = knob(10, 'epochs of the one-cycle schedule', small=6, positive=True)
     bs: int = knob(128, 'batch size', small=16, positive=True)
-    lr: float = knob(2e-3, 'peak learning rate of the one-cycle schedule', small=5e-3, positive=True)
+    lr: float = knob(2e-3, 'peak learning rate of the one-cycle schedule, at most 10', small=5e-3, positive=True, maximum=10)
     crop: int = knob(64, 'side of the random training crops, a multiple of 32 (64: whole images, only flipped)', small=32,
                      choices=(32, 64), flag=False)
     nfs: tuple = knob(None, "widths of a UNet trained from scratch (default: the seed classifier's); an encoder brings its own",
