@@ -1144,6 +1144,122 @@ def _(t):
             refused(u(fx.unet, t), 1, str(t)), refused(u(fx.unet, fx.pic, t/'text.png'), 1, 'text.png'),
             refused(u(fx.unet, fx.pic, t/'sub'/'pic.png'), 1, 'pic.png'), refused(u(fx.unet, fx.pic, '--out', t/'file'), 1, t/'file')]
 
+# --- Issue 23: the data layer ------------------------------------------------------------------------------------------
+# Other instances of the kinds issue 23 found at the root of the data layer: pictures read sideways, non-regular files read as
+# pictures, memory that follows a picture's shape, full disks, byte-order marks, variables naming files, newer files, damaged .gz.
+G = 'Issue 23: data layer'
+
+def oriented_png(path, pixels, orientation):
+    "`pixels` stored as a PNG at `path` turned the way a camera with EXIF `orientation` stores them, with the tag to turn them back."
+    stored = {3: np.rot90(pixels, 2), 6: np.rot90(pixels, 1), 8: np.rot90(pixels, -1)}[orientation]  # undone by 180°, 90° cw, 90° ccw
+    exif = Image.Exif(); exif[0x0112] = orientation
+    Image.fromarray(np.ascontiguousarray(stored)).save(path, exif=exif)
+    return path
+
+@case(G, 'exif-orientation-read-upright')
+def _(t):
+    "PNGs with EXIF orientation 8 and 3: predict gives what it gives for the upright picture; upscale returns the upright shape."
+    upright = np.random.default_rng(5).integers(0, 256, (40, 56, 3), dtype=np.uint8)
+    Image.fromarray(upright).save(t/'upright.png')
+    want = cli(t, 'predict', fx.model, t/'upright.png', '--json')
+    tries = []
+    for o in (8, 3):
+        r = cli(t, 'predict', fx.model, oriented_png(t/f'o{o}.png', upright, o), '--json')
+        tries.append(works(r, lambda: json.loads(r.out)[0]['top'] == json.loads(want.out)[0]['top'], f'orientation {o}: not read upright'))
+    u = cli(t, 'upscale', fx.unet, oriented_png(t/'u8.png', upright, 8), '--out', t/'up')
+    tries.append(works(u, lambda: Image.open(t/'up'/'u8_2x.png').size == (112, 80), 'upscaled on its side'))
+    return tries
+
+@case(G, 'pictures-not-regular-files')
+def _(t):
+    "A character device (/dev/zero) to predict, a named pipe to upscale and to predict: refused at once, naming it; no hang."
+    os.mkfifo(t/'pipe.jpg')
+    return [refused(cli(t, 'predict', fx.model, '/dev/zero', timeout=60), 1, '/dev/zero'),
+            refused(cli(t, 'upscale', fx.unet, t/'pipe.jpg', '--out', t/'up', timeout=60), 1, 'pipe.jpg'),
+            refused(cli(t, 'predict', fx.model, fx.pic, t/'pipe.jpg', timeout=60), 1, 'pipe.jpg')]
+
+def peak_run(argv, t, cap_gb) -> tuple:
+    "(Run, peak resident GB) of `argv`; killed past `cap_gb` (its RSS polled every 20 ms)."
+    p, peak = Proc(argv, t), 0
+    while p.p.poll() is None:
+        try: rss = next((int(l.split()[1]) for l in open(f'/proc/{p.p.pid}/status') if l.startswith('VmRSS:')), 0) / 2**20
+        except OSError: rss = 0
+        peak = max(peak, rss)
+        if rss > cap_gb: os.kill(p.p.pid, signal.SIGKILL)
+        time.sleep(0.02)
+    return p.finish(), peak
+
+@case(G, 'picture-shape-memory')
+def _(t):
+    "predict on a 1x300,000 PNG and on a 200,000x1 one (a few kB each): classified in under 3 GB, as a small picture is."
+    tries = []
+    for size in ((300_000, 1), (1, 200_000)):
+        Image.new('RGB', size, (30, 160, 90)).save(t/'thin.png')
+        r, peak = peak_run([*ENTRY, 'predict', fx.model, t/'thin.png'], t, 3)
+        tries.append(Outcome('crash', r, f'{size[0]}x{size[1]}: over 3 GB (killed)') if peak > 3 else works(r))
+    return tries
+
+@case(G, 'full-disk-other-writers')
+def _(t):
+    "A file-size limit (as a full disk) while evaluate writes --per-class and while upscale writes its picture: one line naming the file."
+    per_class = t/'per-class.csv'
+    return [refused(cli(t, 'evaluate', fx.model, '--per-class', per_class, preexec=file_limit(100)), 1, 'per-class.csv', 'space'),
+            refused(cli(t, 'upscale', fx.unet, fx.pic, '--out', t/'up', preexec=file_limit(2_000)), 1, 'pic_2x.png', 'space')]
+
+@case(G, 'byte-order-marks')
+def _(t):
+    "words.txt and val_annotations.txt (and wnids.txt) saved with UTF-8's byte-order mark: evaluate as on the plain set."
+    root = copy_set(t/'set')
+    for name in ('words.txt', 'val/val_annotations.txt', 'wnids.txt'):
+        (root/name).write_bytes(b'\xef\xbb\xbf' + (root/name).read_bytes())
+    r = cli(t, 'evaluate', fx.model, '--data', root)
+    return works(r, lambda: fx.accuracy in r.out, f'not {fx.accuracy}')
+
+@case(G, 'variables-naming-files')
+def _(t):
+    "$TINYIMAGENET_CACHE and $TINYIMAGENET_DATA naming a regular file: refused, naming the variable."
+    (t/'file').write_text('x')
+    return [refused(cli(t, 'evaluate', fx.model, '--data', copy_set(t/'set'), env=env(TINYIMAGENET_CACHE=t/'file')), 1, 'TINYIMAGENET_CACHE'),
+            refused(cli(t, 'train', '--synthetic', '--train-per-class', '10', *SMALL, '--out', t/'run', env=env(TINYIMAGENET_DATA=t/'file')),
+                    1, 'TINYIMAGENET_DATA')]
+
+NEWER = r"""
+import json, struct
+from pathlib import Path
+src, out = Path(args[0]), Path(args[1])
+raw = src.read_bytes()
+n = struct.unpack('<Q', raw[:8])[0]
+def variant(name, change):
+    header = json.loads(raw[8:8 + n]); change(header['__metadata__'])
+    b = json.dumps(header).encode(); b += b' ' * (-(len(b) + 8) % 8)
+    (out/name).write_bytes(struct.pack('<Q', len(b)) + b + raw[8 + n:])
+variant('dotted.pt', lambda m: m.update(format_version='1.2'))
+variant('kind.pt', lambda m: m.update(tree=m['tree'].replace('"ordered_dict"', '"frozen_ordered_dict"', 1)))
+(out/'magic.pt').write_bytes(b'tinyimagenet state 3\n' + raw)
+"""
+
+@case(G, 'model-newer-format')
+def _(t):
+    "Model files of a newer format: a dotted version, a kind of value this version lacks, a new first line: 'newer version'."
+    need(lib(t, NEWER, fx.model, t), 'newer files')
+    return [refused(cli(t, 'predict', t/name, fx.pic), 1, name, 'newer') for name in ('dotted.pt', 'kind.pt', 'magic.pt')]
+
+@case(G, 'fashion-gz-damaged')
+def _(t):
+    "$FASHION_MNIST holding a truncated training-labels .gz, then a test-images .gz with a damaged CRC: the file named."
+    src = Path('/usr/share/datasets/fashion-mnist')
+    if not all((src/f'{n}-idx{1 if "labels" in n else 3}-ubyte.gz').is_file() for n in ('train-images', 'train-labels', 't10k-images', 't10k-labels')):
+        raise Skip(f'no Fashion-MNIST files in {src}')
+    tries = []
+    for k, (name, damage) in enumerate((('train-labels-idx1-ubyte.gz', lambda b: b[:len(b) // 2]),
+                                        ('t10k-images-idx3-ubyte.gz', lambda b: b[:-8] + bytes([b[-8] ^ 1]) + b[-7:]))):
+        fm, data = Path(shutil.copytree(src, t/f'fm{k}')), t/f'd{k}'
+        data.mkdir()
+        (fm/name).write_bytes(damage((fm/name).read_bytes()))
+        r = cli(t, 'train', '--dataset', 'fashion-mnist', *SMALL, '--data', data, '--out', t/f'run{k}', env=env(FASHION_MNIST=fm))
+        tries.append(refused(r, 1, name))
+    return tries
+
 # ---------------------------------------------------------------------------------------------------------------------
 # Running the audit
 

@@ -126,7 +126,7 @@ def _damaged(path, why='its contents do not match the checksum written with them
     return ValueError(f'{path} is damaged: {why}. Use another copy, or write it again.')
 
 def _newer(path, what:str):
-    return ValueError(f'{path} was written by a newer version of tinyimagenet ({what}): upgrade tinyimagenet')
+    return ValueError(f'{path} was written by a newer version of tinyimagenet ({what}): upgrade tinyimagenet (install its newer version) to read it')
 
 def _load_safetensors(path:Path, kind:str) -> dict:
     try:
