@@ -18,6 +18,7 @@ from typing import Callable
 import matplotlib.pyplot as plt
 import numpy as np
 import torch
+import torch.distributed as dist
 import torch.nn.functional as F
 import torchvision.transforms.v2.functional as TF
 from PIL import Image
@@ -27,9 +28,10 @@ from . import augment
 from .config import TrainConfig, augmentations, speedup_fields
 from .core import default_device
 from .data import DeviceDataLoader, get_imagenet_dls, preprocess, read_picture
-from .learner import (Callback, CheckpointCB, MixedPrecisionCB, load_network, model_device, save_network, speedups, train,
-                                  unwrap)
+from .learner import (Callback, CheckpointCB, MixedPrecisionCB, load_network, model_device, save_network, setup_device, speedups,
+                                  train, unwrap)
 from torcheval.metrics import MulticlassAccuracy
+from torcheval.metrics.toolkit import sync_and_compute
 
 # %% ../nbs/02c_classify.ipynb #d94120af
 entry_point_group = 'tinyimagenet.recipes'
@@ -82,6 +84,8 @@ def build_model(name:str, # a recipe's name
     return get_recipe(name).build(n_classes, width)
 
 # %% ../nbs/02c_classify.ipynb #53fc765e
+def _world() -> int: return dist.get_world_size() if dist.is_initialized() else 1
+
 def batchnorms(model:nn.Module) -> list:
     "Every BatchNorm layer of `model`."
     return [m for m in model.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
@@ -113,10 +117,22 @@ def reestimate_bn(model:nn.Module,
                 seen += len(xb)
                 for bn in bns: bn.momentum = len(xb) / seen  # running += m·(batch − running) with this m: the mean over all images so far
                 model(xb)
+        if _world() > 1: _merge_ranks(bns, seen)
     finally:
         for bn, momentum in zip(bns, momenta): bn.momentum = momentum
         model.train(was_training)
     return model
+
+def _merge_ranks(bns, seen:int):
+    "Each rank's averages (over its `seen` images) made the average over every rank's images, the same on every rank."
+    if not bns: return
+    total = torch.tensor(float(seen), device=bns[0].running_mean.device)
+    dist.all_reduce(total)
+    for bn in bns:
+        for stat in (bn.running_mean, bn.running_var):
+            stat.mul_(seen / total)  # weighted by this rank's share of the images
+            dist.all_reduce(stat)
+        dist.all_reduce(bn.num_batches_tracked)
 
 def _flip_tta(model, xb):
     "The average of the class probabilities of `xb` and of its mirror image."
@@ -129,7 +145,7 @@ def evaluate(model:nn.Module,
              tta=False, # average the class probabilities of each image and its mirror image (flip TTA)
              autocast=None, # e.g. `torch.autocast('cuda', torch.bfloat16)`, as in training; default none
             ) -> dict:
-    "Top-1 and top-5 accuracy of `model` on `dl`, in eval mode."
+    "Top-1 and top-5 accuracy of `model` on `dl`, in eval mode (under torch.distributed, over the images of every rank's `dl`)."
     if batch_stats: model = copy.deepcopy(model)  # training-mode BatchNorm would update the running statistics
     model.eval()
     for bn in batchnorms(model) if batch_stats else []: bn.train()
@@ -139,7 +155,8 @@ def evaluate(model:nn.Module,
         for xb, yb, *_ in dl:
             preds = _flip_tta(model, xb) if tta else model(xb)
             top1.update(preds, yb); top5.update(preds, yb)
-    return {'top1': top1.compute().item(), 'top5': top5.compute().item()}
+    compute = sync_and_compute if _world() > 1 else lambda m: m.compute()  # every rank's counts added up
+    return {'top1': compute(top1).item(), 'top5': compute(top5).item()}
 
 # %% ../nbs/02c_classify.ipynb #543a7262
 def training_autocast(learn) -> contextlib.AbstractContextManager:
@@ -184,14 +201,12 @@ def compile_kwargs(compile) -> dict:
     return {} if compile is True else {'mode': compile} if compile in compile_modes else {'backend': compile}
 
 # %% ../nbs/02c_classify.ipynb #73c33925
-def _world() -> int:
-    return torch.distributed.get_world_size() if torch.distributed.is_initialized() else 1
-
 def get_dls(config:TrainConfig, # its `bs` (over all processes) and `augment` are used
             path=None, # a set in the Tiny ImageNet layout; default `dataset_path()`
             device=None, # default `default_device()`; under `torchrun`, this rank's GPU
            ):
-    "`get_imagenet_dls` for `config`: this process's share of the batch, training images augmented by `config.augment`."
+    "`get_imagenet_dls` for `config`: this process's share of the batch (under `torchrun`, with the process group joined), training images augmented by `config.augment`."
+    device = setup_device(device)  # under torchrun: joins the process group, so that `_world()` counts the processes
     if config.bs % _world(): raise ValueError(f'bs={config.bs} cannot be split evenly over {_world()} processes: use a multiple of {_world()}')
     return get_imagenet_dls(bs=config.bs // _world(), training_preprocessor=getattr(augment, augmentations[config.augment]),
                             path=path, device=device)

@@ -14,6 +14,7 @@ from typing import NamedTuple
 
 import matplotlib.pyplot as plt
 import torch
+import torch.distributed as dist
 import torch.nn.functional as F
 from fastcore.basics import store_attr
 from torch import nn
@@ -46,7 +47,11 @@ class LRFinderCB(Callback):
     def after_loss(self, learn):
         if not learn.training: raise CancelEpochException()
         if len(self.losses) == self.n_steps: raise CancelFitException()
-        loss = learn.loss.item()  # one host read per batch: the sweep has to see each loss to stop in time
+        loss = learn.loss.detach().clone()
+        if dist.is_initialized():  # every rank records the mean loss of the global batch, so all stop together
+            dist.all_reduce(loss)
+            loss /= dist.get_world_size()
+        loss = loss.item()  # one host read per batch: the sweep has to see each loss to stop in time
         self.lrs.append(learn.opt.param_groups[0]['lr'])
         self.losses.append(loss)
         smooth = _smooth_losses(self.losses)  # a few hundred additions at most
