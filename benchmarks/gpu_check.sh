@@ -8,7 +8,10 @@
 #   4. bench_augment.py (the preprocessors on CUDA, beside the seed's PIL pipeline on the CPU);
 #   5. a 1-epoch `tinyimagenet train --synthetic` end to end on CUDA;
 #   6. unless GPU_CHECK_PROFILE=0: bench_train.py --compile --profile, where 20 steady training steps' time goes (device busy
-#      or idle, the loader's share, the top kernels).
+#      or idle, the loader's share, the top kernels);
+#   7. on a machine with more than one GPU (GPU_CHECK_TINY=1: two CPU processes instead), under torchrun with NCCL on every GPU:
+#      a 1-epoch `tinyimagenet train --synthetic --model seed` (the network with unused convolutions), then a 1-epoch
+#      `superres --encoder` on its model with the perceptual loss (the frozen first epoch), end to end.
 #
 # `bash benchmarks/gpu_check.sh experiments` runs, instead, what might bring 25 epochs under 150 s, each a whole-epoch run of
 # bench_train.py with its own Inductor cache folder: --compile with cold caches, then again with the caches it left (what a
@@ -24,7 +27,7 @@
 #     bash benchmarks/gpu_check.sh wheels        # downloads them into .whl/ (ignored by git), about 0.3 MB
 # then make exactly this call of the `run` tool (the script installs the wheels there and runs the checkout from PYTHONPATH):
 #     run(command="bash benchmarks/gpu_check.sh", carry=[".whl"], timeout_s=600)
-# (the steps' own limits add up to 430 s with the profile, 340 s without it, GPU_CHECK_PROFILE=0), and for the experiments
+# (the steps' own limits add up to 430 s with the profile, 340 s without it, GPU_CHECK_PROFILE=0; 120 s more with 2+ GPUs), and for the experiments
 # (their limits add up to 570 s; on a machine still warm from the first call the synthetic set is already written):
 #     run(command="bash benchmarks/gpu_check.sh experiments", carry=[".whl"], timeout_s=600)
 # Then paste the rows of gpu_check.md and gpu_experiments.md (they come back under the reply's files_at) into
@@ -81,13 +84,13 @@ step() {  # step NAME LIMIT_S COMMAND...: run COMMAND under its own time limit, 
 
 if ((tiny)); then
     scale=(--tiny) augment=(--n-images 1024 --bs 256 --repeats 1) synthetic=(--synthetic-per-class 20) profile=(--profile 3)
-    declare -A limit=([prepare]=60 [eager]=240 [compiled]=600 [augment]=120 [train]=240 [profile]=240  # seconds: a busy 2-core CPU
+    declare -A limit=([prepare]=60 [eager]=240 [compiled]=600 [augment]=120 [train]=240 [profile]=240 [ddp]=240  # seconds: a busy 2-core CPU
                       [cold]=600 [warm]=240 [cudagraphs]=600 [tuned]=600)
 else
     scale=() augment=() synthetic=() profile=(--profile 20)
     # 430 s in all, under 8 minutes with the set-up. On one H100 on 2026-11-27 the first five steps took 242 s (22, 61, 98, 19
     # and 22 s) and, once evaluation stayed eager, 213 s (22, 61, 79, 15 and 19 s).
-    declare -A limit=([prepare]=50 [eager]=90 [compiled]=130 [augment]=30 [train]=40 [profile]=90)
+    declare -A limit=([prepare]=50 [eager]=90 [compiled]=130 [augment]=30 [train]=40 [profile]=90 [ddp]=60)  # ddp: only with 2+ GPUs
     # The experiments: 570 s in all, guessed from the compiled step above (not yet run on a GPU).
     limit+=([cold]=110 [warm]=100 [cudagraphs]=130 [tuned]=180)
 fi
@@ -167,6 +170,14 @@ step 'bench_augment.py' "${limit[augment]}" python3 benchmarks/bench_augment.py 
 step 'tinyimagenet train --synthetic --epochs 1' "${limit[train]}" "${tinyimagenet[@]}" train --synthetic --epochs 1 "${synthetic[@]}" --out "$work/train-synthetic"
 if [[ ${GPU_CHECK_PROFILE:-1} != 0 ]]; then
     step 'bench_train.py --compile --profile' "${limit[profile]}" python3 benchmarks/bench_train.py "${scale[@]}" --compile --epochs 2 "${profile[@]}"
+fi
+gpus=$( ((tiny)) && echo 2 || (nvidia-smi -L 2>/dev/null || true) | grep -c '^GPU' || true)
+if ((gpus > 1)); then  # several processes: one per GPU with NCCL (tiny: CPU processes with gloo)
+    torchrun=(python3 -m torch.distributed.run --standalone --nproc_per_node "$gpus" -m tinyimagenet.cli)
+    step "torchrun, $gpus processes: train --synthetic --model seed --epochs 1" "${limit[ddp]}" \
+        "${torchrun[@]}" train --synthetic --model seed --epochs 1 "${synthetic[@]}" --out "$work/ddp-train"
+    step "torchrun, $gpus processes: superres --encoder --perceptual --epochs 1" "${limit[ddp]}" \
+        "${torchrun[@]}" superres --synthetic --encoder "$work/ddp-train/model.pt" --perceptual --epochs 1 "${synthetic[@]}" --out "$work/ddp-unet"
 fi
 
 trap - EXIT
