@@ -112,8 +112,17 @@ def _add_inputs(p, model_help, pictures=False):
     if pictures: p.add_argument('images', type=Path, nargs='+', metavar='IMAGE', help='pictures of any size, in any format Pillow reads (PNG, JPEG, ...)')
 
 def _add_device(p):
-    "`--device`, for the commands that can choose theirs."
+    "`--device` and `--threads`, for the commands that can choose theirs."
     p.add_argument('--device', help='cpu, cuda, cuda:1, mps, ... (default: CUDA if there is a GPU, else MPS, else the CPU)')
+    p.add_argument('--threads', type=_positive_int, metavar='N', help=_THREADS_HELP)
+
+_THREADS_HELP = ("threads for the work done on the CPU (default: $OMP_NUM_THREADS if set, else torch's, one per core); idle threads "
+                 "sleep rather than spin ($OMP_WAIT_POLICY=PASSIVE unless set), so they give way to other work on a busy machine")
+
+def _cpu_threads(asked) -> int:
+    "The threads for the CPU's work: `--threads`, else $OMP_NUM_THREADS, else torch's default."
+    import torch
+    return asked or int(os.environ.get('OMP_NUM_THREADS') or 0) or torch.get_num_threads()
 
 def _data_root(args) -> Path:
     "The absolute root of the set `args` asks for: `--data` itself if it holds one, else `--dataset` in `--data`, prepared when missing."
@@ -204,16 +213,17 @@ def _batches(make):
 def _prepare_out(args, model_file) -> list:
     "Check and lock `--out` before any work (a run there needs --resume or --force; it must be writable); return the files of the run there."
     checkpoint = args.out/'checkpoint.pt'
-    if args.resume and not checkpoint.is_file():
+    first_machine = int(os.environ.get('GROUP_RANK', 0)) == 0  # torchrun's node rank: --out is rank 0's folder, others need not hold it
+    if first_machine and args.resume and not checkpoint.is_file():
         raise CommandError(f'--resume: there is no checkpoint at {checkpoint}; run without --resume to start, or pass the --out of the run to continue')
-    if args.resume:
+    if first_machine and args.resume:
         from tinyimagenet.files import load_state
         try: wrote = 'superres' if 'crop' in load_state(checkpoint, 'checkpoint').get('settings', {}) else 'train'
         except (ValueError, OSError): wrote = args.command  # a damaged file: resuming says so, naming it
         if wrote != args.command:
             raise CommandError(f'{checkpoint} was written by `tinyimagenet {wrote}`: continue it with `tinyimagenet {wrote} --resume --out {args.out}`')
     run = [args.out/f for f in ('checkpoint.pt', model_file, 'metrics.json', 'metrics.csv') if (args.out/f).is_file()]
-    if run and not (args.resume or args.force):
+    if first_machine and run and not (args.resume or args.force):
         raise CommandError(f'{args.out} already holds a run ({", ".join(p.name for p in run)}): pass --resume to continue it, '
                            '--force to delete it and start over, or another --out')
     _writable(args.out, '--out')
@@ -237,6 +247,7 @@ def _setup(args):
     if device.type not in ('cpu', 'cuda', 'mps'): raise CommandError(f'--device {args.device}: not a device to compute on; use cpu, cuda, cuda:N or mps')
     available = {'cuda': torch.cuda.is_available, 'mps': torch.backends.mps.is_available}.get(device.type, lambda: True)
     if not available(): raise CommandError(f'--device {args.device}: this machine has no {device.type} device; leave --device out to use the fastest one here')
+    torch.set_num_threads(_cpu_threads(args.threads))
     return device
 
 # %% ../nbs/05_cli.ipynb #43863b6a
@@ -296,8 +307,18 @@ refused unless --resume continues it (with the same settings) or --force deletes
 Speed: on CUDA the four speed switches are on by default, elsewhere off; --no-X turns one
 off, --X turns one on. On CUDA a run long enough to repay it (tiny-imagenet's) is also compiled
 unless --no-compile: compiling costs the first epoch about 20 s and saves about a third of each
-later one (on an H100); on the small sets it would cost more than it saves. Under torchrun --nproc_per_node N
-the same command trains on N GPUs; --bs stays the batch of all processes together.
+later one (on an H100); on the small sets it would cost more than it saves.
+
+Several processes: `torchrun --nproc_per_node N -m tinyimagenet.cli train ...` trains on N GPUs
+(NCCL), or in N CPU processes (gloo); --bs stays the batch of all processes together and must
+be a multiple of N. Several machines: run the same command on each machine, e.g. two machines
+with 4 GPUs each:
+  torchrun --nnodes 2 --nproc_per_node 4 --rdzv-backend c10d --rdzv-endpoint HOST:29400 \\
+      -m tinyimagenet.cli train --out OUT ...
+with HOST the first machine's address (any free port). Every machine needs the data: the
+same --dataset/--data (a shared folder, or a copy with its cache); OUT is written on the
+machine of rank 0, and --resume reads it there (resume with as many processes in all).
+Only rank 0 prints.
 
 {_exit_help}"""
 
@@ -508,6 +529,9 @@ A checkpoint is written to OUT/checkpoint.pt after every epoch; at the end the U
 bicubic's, to OUT/metrics.json (with the run's settings) and OUT/metrics.csv. An OUT that already holds
 a run is refused unless --resume continues it or --force deletes it.
 
+Under torchrun, as for train: --bs is the batch of all processes together; see
+`tinyimagenet train --help` for several machines.
+
 {_exit_help}"""
 
 def _add_superres(commands):
@@ -541,10 +565,14 @@ def _run_superres(args):
     except (ValueError, OSError) as e:
         if isinstance(e, OSError) and e.errno in _FULL: raise
         raise CommandError(str(e)) from None  # e.g. a resume with another config, a bad file in the set
+    import torch.distributed as dist
     from tinyimagenet.files import load_state
-    run = load_state(args.out/'checkpoint.pt', 'checkpoint')  # the history and settings of the whole run, resumed or not
-    _write_metrics(args.out, run['settings'], run['history'])
-    print(f'UNet written to {unet}; metrics to {args.out/"metrics.json"} and metrics.csv')
+    from tinyimagenet.learner import is_main_process
+    if is_main_process():
+        run = load_state(args.out/'checkpoint.pt', 'checkpoint')  # the history and settings of the whole run, resumed or not
+        _write_metrics(args.out, run['settings'], run['history'])
+        print(f'UNet written to {unet}; metrics to {args.out/"metrics.json"} and metrics.csv')
+    if dist.is_initialized(): dist.destroy_process_group()
     return 0
 
 
@@ -618,12 +646,22 @@ def _failure(args, e:BaseException) -> tuple:
 
 def main(argv=None) -> int:
     "Entry point of the `tinyimagenet` command; returns the exit status: 0 done, 1 a problem with the input, 2 usage, 3 a bug, 130/143 interrupted."
-    parser = get_parser()
     argv = sys.argv[1:] if argv is None else [str(a) for a in argv]  # paths and numbers too, for callers in Python
-    args, unknown = parser.parse_known_args(argv)
-    if unknown: parser.commands.get(args.command, parser).error(f'unrecognized arguments: {" ".join(unknown)}')
-    if args.command is None: parser.print_help(); return 0
+    rank = int(os.environ.get('RANK', 0))  # torchrun's: every rank runs this same command, and rank 0 speaks for all
+    with open(os.devnull, 'w') if rank > 0 else contextlib.nullcontext() as quiet, \
+         contextlib.redirect_stdout(quiet or sys.stdout), contextlib.redirect_stderr(quiet or sys.stderr):
+        parser = get_parser()
+        args, unknown = parser.parse_known_args(argv)
+        if unknown: parser.commands.get(args.command, parser).error(f'unrecognized arguments: {" ".join(unknown)}')
+        if args.command is None: parser.print_help(); return 0
+        return _run(args, argv, rank)
+
+def _run(args, argv, rank) -> int:
+    "Run the command `args` asks for, turning every way it can end into an exit status and at most one line."
     args.command_line = shlex.join(['tinyimagenet', *argv])  # for messages that say what to run again
+    # OpenMP's idle threads spin by default: on a busy CPU they fight the other work and each other (10x slower, on the benchmarks
+    # page); read when torch loads, which the commands do only now
+    os.environ.setdefault('OMP_WAIT_POLICY', 'PASSIVE')
     _made.clear()
     failed, on_term = False, signal.signal(signal.SIGTERM, _stop) if threading.current_thread() is threading.main_thread() else None
     try:
@@ -640,7 +678,9 @@ def main(argv=None) -> int:
             except BaseException as e:
                 if not isinstance(e, Exception | KeyboardInterrupt): raise  # SystemExit
                 message, status = _failure(args, e)
-            print(f'tinyimagenet {args.command}: error: {" ".join(message.split())}', file=sys.stderr)
+            line = f'tinyimagenet {args.command}: error: {" ".join(message.split())}'
+            if rank > 0 and status == 3: print(f'[rank {rank}] {line}', file=sys.__stderr__)  # a bug may be this rank's alone
+            else: print(line, file=sys.stderr)  # on ranks > 0: nowhere, as rank 0 says the same
             failed = True
             return status
     finally:

@@ -53,7 +53,7 @@ class Config:
 
     @classmethod
     def at_scale(cls, small:bool, # the small-set values (else the full-scale defaults)
-                 **changes): # fields to set otherwise; `None` keeps the scale's value
+                 **changes): # fields to set otherwise; None keeps the scale's value
         "A config at full scale or at the small sets' scale, with `changes`."
         values = {f.name: f.metadata['small'] for f in fields(cls) if small and 'small' in f.metadata}
         return cls(**{**values, **{k: v for k, v in changes.items() if v is not None}})

@@ -25,7 +25,7 @@ class TinyImageResNet(nn.Module):
     block = ResidualConvBlock
     def __init__(self,
                  nfs, # channels: the stem's output, then each stage's output
-                 n_blocks, # residual blocks per stage: one entry fewer than `nfs`
+                 n_blocks, # residual blocks per stage: one entry fewer than nfs
                  n_outputs=10, # number of classes
                  p_drop=0.1, # dropout before the classifier
                  always_idconv=True, # create unused 1x1 shortcut convs as the seed did (its parameter counts include them)
@@ -59,7 +59,7 @@ class TinyImageResNet(nn.Module):
 class TinyImagePreactivationResNet(TinyImageResNet):
     "Pre-activation ResNet: the same stem, stacks of `PreactivationResidualConv`, then GeneralReLU and BatchNorm2d before the head."
     block = PreactivationResidualConv
-    def __init__(self, *args, # `TinyImageResNet`'s arguments: `nfs`, `n_blocks`, `n_outputs`, `p_drop`, `always_idconv`
+    def __init__(self, *args, # TinyImageResNet's arguments: nfs, n_blocks, n_outputs, p_drop, always_idconv
                  **kwargs):
         super().__init__(*args, **kwargs)
         self.act, self.conv_norm = GeneralReLU(), nn.BatchNorm2d(self.lin.in_features)  # the identity path has no non-linearity of its own
@@ -84,13 +84,13 @@ seed_nfs, seed_n_blocks = (32, 64, 128, 256, 512, 1024), (3, 2, 2, 1, 1)
 def get_model(n_outputs=200, # number of classes
               nfs=seed_nfs, # widths: the stem's, then each stage's
               n_blocks=seed_n_blocks, # residual blocks per stage
-              net=TinyImagePreactivationResNet, # the network: the seed's pre-activation one, or `TinyImageResNet`
-              **kwargs, # for `net.kaiming`, e.g. `zero_branches=True`, `always_idconv=False`
+              net=TinyImagePreactivationResNet, # the network: the seed's pre-activation one, or TinyImageResNet
+              **kwargs, # for net.kaiming, e.g. zero_branches=True, always_idconv=False
              ) -> nn.Module:
     "The seed's pre-activation ResNet for Tiny ImageNet (with the defaults exactly: 21,491,632 parameters)."
     return net.kaiming(nfs, n_blocks, n_outputs, **kwargs)
 
-def postact_model(*args, # `get_model`'s: `n_outputs`, `nfs`, `n_blocks`
+def postact_model(*args, # get_model's: n_outputs, nfs, n_blocks
                   **kwargs) -> nn.Module:
     "The seed's post-activation ResNet with the same stacks (with the defaults: 21,486,576 parameters)."
     return get_model(*args, net=TinyImageResNet, **kwargs)
@@ -120,7 +120,7 @@ class WeightNormCB(Callback):
     def norms(self): return {name: torch.stack(steps).float().cpu() for name, steps in self.steps.items()}
 
 # %% ../nbs/03_preact_resnet.ipynb #73828063
-def preact_model(*args, # `get_model`'s: `n_outputs`, `nfs`, `n_blocks`
+def preact_model(*args, # get_model's: n_outputs, nfs, n_blocks
                  **kwargs) -> nn.Module:
     "The seed's pre-activation net with every residual branch's last convolution zeroed and no unused shortcut convolutions."
     return get_model(*args, zero_branches=True, always_idconv=False, **kwargs)
