@@ -406,23 +406,27 @@ def _evaluation_root(args, meta) -> Path:
     raise CommandError(f'--data {args.data}: neither it nor {args.data/trained_on.name} is a set in the Tiny ImageNet layout (with wnids.txt); '
                        f'pass the set {args.model} was trained on')
 
+def _validation(args, model, meta, root) -> tuple:
+    "`model` on the device `args` asks for, and the validation batches of the set at `root`, which must have the model's classes."
+    from tinyimagenet.data import get_imagenet_dls
+    device = _setup(args)
+    dls = _batches(lambda: get_imagenet_dls(args.bs, path=root, device=device))
+    if list(dls.classes) != list(meta['classes']):
+        raise CommandError(f'{args.model} was trained on other classes than those of {root}: pass the --data it was trained on')
+    return model.to(device), dls.valid
+
 def _run_evaluate(args):
     "`tinyimagenet evaluate`."
     model, meta = _load_classifier(args.model)
     root = _evaluation_root(args, meta)
     if args.per_class: _writable_file(args.per_class, '--per-class'); _not_an_input(args.per_class, [args.model], '--per-class')
     from tinyimagenet.classify import Interpretation, evaluate
-    from tinyimagenet.data import get_imagenet_dls
-    device = _setup(args)
-    dls = _batches(lambda: get_imagenet_dls(args.bs, path=root, device=device))
-    if list(dls.classes) != list(meta['classes']):
-        raise CommandError(f'{args.model} was trained on other classes than those of {root}: pass the --data it was trained on')
-    model = model.to(device)
-    accs = evaluate(model, dls.valid, tta=args.tta)
-    print(f"{args.model}: top-1 {accs['top1']:.4f}  top-5 {accs['top5']:.4f}  ({len(dls.valid.x)} validation images in {root}"
+    model, valid = _validation(args, model, meta, root)
+    accs = evaluate(model, valid, tta=args.tta)
+    print(f"{args.model}: top-1 {accs['top1']:.4f}  top-5 {accs['top5']:.4f}  ({len(valid.x)} validation images in {root}"
           f"{', flip TTA' if args.tta else ''})")
     if args.per_class:
-        cm = Interpretation(model, dls.valid, meta['words'], tta=args.tta).confusion_matrix()
+        cm = Interpretation(model, valid, meta['words'], tta=args.tta).confusion_matrix()
         rows = sorted(((wnid, word, round(cm[i, i].item() / n, 4) if (n := cm[i].sum().item()) else float('nan'), n)
                        for i, (wnid, word) in enumerate(zip(meta['classes'], meta['words']))), key=lambda r: r[2])
         _write_csv(args.per_class, [('wnid', 'class', 'accuracy', 'images'), *rows])
@@ -490,15 +494,13 @@ def _run_interpret(args):
     for path in files.values(): _not_an_input(path, [args.model], '--out')
     from tinyimagenet.classify import Interpretation
     from tinyimagenet.core import write_atomically
-    from tinyimagenet.data import get_imagenet_dls
-    device = _setup(args)
-    dls = _batches(lambda: get_imagenet_dls(args.bs, path=root, device=device))
-    if list(dls.classes) != list(meta['classes']):
-        raise CommandError(f'{args.model} was trained on other classes than those of {root}: pass the --data it was trained on')
-    interp = Interpretation(model.to(device), dls.valid, meta['words'], tta=args.tta)
+    interp = Interpretation(*_validation(args, model, meta, root), meta['words'], tta=args.tta)
     wnids, words, cm = meta['classes'], meta['words'], interp.confusion_matrix()
     _write_csv(files['confusion_matrix.csv'], [('true \\ predicted', *wnids), *[(w, *row) for w, row in zip(wnids, cm.tolist())]])
-    def save(fig, path): write_atomically(path, lambda f: fig.savefig(f, format='png', dpi=100, bbox_inches='tight'))
+    def save(fig, path):
+        import matplotlib.pyplot as plt
+        try: write_atomically(path, lambda f: fig.savefig(f, format='png', dpi=100, bbox_inches='tight'))
+        finally: plt.close(fig)  # a figure left open would be shown again by a notebook that called this command
     written = [files['confusion_matrix.csv']]
     if len(wnids) <= 30: save(interp.plot_confusion_matrix(title=f'{args.model}: validation, {root}'), files['confusion_matrix.png']); written.append(files['confusion_matrix.png'])
     save(interp.plot_top_losses(args.top, title=f'{args.model}: highest-loss validation images'), files['top_losses.png'])
