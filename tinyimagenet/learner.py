@@ -489,6 +489,26 @@ def _check_settings(path, saved:dict, now:dict):
         raise ValueError(f'{path} was written by a run with {k}={v!r}, but this run has {have}: '
                          f'resume with {k}={v!r}, or start a new run without resuming.')
 
+def _read_checkpoint(path) -> dict:
+    "The training state in the checkpoint `path`, or an error that says what is there instead."
+    if not Path(path).is_file():
+        raise FileNotFoundError(f'No checkpoint at {path}: check the path, or fit once without resume=True to write one.')
+    state = load_state(path, 'checkpoint')
+    if not {'model', 'opt', 'epoch', 'n_epochs'} <= set(state):
+        raise ValueError(f'{path} is not a checkpoint: it holds no training state (is it a model file?). Pass the checkpoint a run wrote.')
+    return state
+
+def _read_on_rank0(path) -> dict:
+    "The checkpoint at `path` as rank 0 reads it, or the error it raised, on every rank: only rank 0's machine needs the file."
+    if _world() == 1: return _read_checkpoint(path)
+    box = [None]
+    if dist.get_rank() == 0:
+        try: box = [_read_checkpoint(path)]
+        except Exception as e: box = [e]
+    dist.broadcast_object_list(box, 0)
+    if isinstance(box[0], Exception): raise box[0]
+    return box[0]
+
 def _load_checkpoint(learn:Learner, # inside `fit`, after the callbacks have made their state (`before_fit`)
                      path, # a file written by `CheckpointCB`
                      settings:dict=None) -> int: # this run's settings, compared with the checkpoint's
@@ -516,25 +536,6 @@ def _load_checkpoint(learn:Learner, # inside `fit`, after the callbacks have mad
     torch.set_rng_state(rng['cpu'])
     if len(rng['cuda']) == torch.cuda.device_count(): torch.cuda.set_rng_state_all(rng['cuda'])
     return state['epoch']
-
-def _read_checkpoint(path) -> dict:
-    if not Path(path).is_file():
-        raise FileNotFoundError(f'No checkpoint at {path}: check the path, or fit once without resume=True to write one.')
-    state = load_state(path, 'checkpoint')
-    if not {'model', 'opt', 'epoch', 'n_epochs'} <= set(state):
-        raise ValueError(f'{path} is not a checkpoint: it holds no training state (is it a model file?). Pass the checkpoint a run wrote.')
-    return state
-
-def _read_on_rank0(path) -> dict:
-    "The checkpoint at `path` as rank 0 reads it, or the error it raised, on every rank: only rank 0's machine needs the file."
-    if _world() == 1: return _read_checkpoint(path)
-    box = [None]
-    if dist.get_rank() == 0:
-        try: box = [_read_checkpoint(path)]
-        except Exception as e: box = [e]
-    dist.broadcast_object_list(box, 0)
-    if isinstance(box[0], Exception): raise box[0]
-    return box[0]
 
 class _Writer(threading.Thread):
     "`save_state(*args)` in a thread of its own; `join` raises what it raised."
