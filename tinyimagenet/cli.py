@@ -140,7 +140,8 @@ def _data_root(args) -> Path:
                            'leave it out, or pass --dataset fashion-mnist or synthetic')
     from tinyimagenet.core import data_dir
     from tinyimagenet.data import dataset_path
-    where = (args.data or data_dir()).resolve()
+    try: where = (args.data or data_dir()).resolve()
+    except ValueError as e: raise CommandError(str(e)) from None  # e.g. $TINYIMAGENET_DATA naming a file
     print(f'data: the {args.dataset} set in {where} (made there the first time, then cached)', flush=True)
     try:
         return dataset_path(args.dataset, where, args.train_per_class).resolve()
@@ -640,9 +641,8 @@ def _failure(args, e:BaseException) -> tuple:
     for x in chain:
         if isinstance(x, KeyboardInterrupt): return _interrupted(args, 'interrupted (Ctrl-C)'), 130
         if isinstance(x, _Stopped): return _interrupted(args, 'stopped (SIGTERM)'), 143
-        if isinstance(x, OSError) and x.errno in _FULL:
-            where = f' writing {x.filename}' if x.filename else ''
-            return f'no space left on the device{where} ({x.strerror}): free some space, or write elsewhere', 1
+        if isinstance(x, OSError) and x.errno in _FULL:  # the library's message names the file it was writing
+            return (x.strerror if x.filename else f'no space left on the device ({x.strerror}): free some space, or write elsewhere'), 1
     if os.environ.get('TINYIMAGENET_TRACEBACK'): traceback.print_exception(e)
     return f'unexpected {type(e).__name__}: {e} (a bug: run again with TINYIMAGENET_TRACEBACK=1 for the traceback, and report it)', 3
 
