@@ -1,18 +1,18 @@
 """Seconds of `tinyimagenet train --synthetic` and `tinyimagenet superres --dataset photos` (one epoch each, small-set defaults) on
-the CPU: 1 thread and 2 threads whose idle time spins (OpenMP's default, OMP_WAIT_POLICY=ACTIVE), and the command's own choice
-(torch's thread count, idle threads sleeping: OMP_WAIT_POLICY=PASSIVE), each in a fresh process, with the machine's load average
-beside them: the figures behind the command's threads on a CPU. Run it on a quiet machine and on a busy one.
+the CPU: 1 and 2 threads whose idle time spins (OpenMP's default, OMP_WAIT_POLICY=ACTIVE), 2 threads whose idle time sleeps
+(OMP_WAIT_POLICY=PASSIVE), and the command's own choice (which picks by the load average), each in a fresh process, with the machine's
+load average beside them: the figures behind the command's threads on a CPU. Run it on a quiet machine and on a busy one.
 
     python benchmarks/bench_threads.py             # each case once
     python benchmarks/bench_threads.py --repeat 3  # the median of three
 """
 import argparse, os, shutil, statistics, subprocess, sys, tempfile, time
 
-def seconds(argv, threads) -> float:
-    "Wall seconds of `tinyimagenet *argv` in a new process: with `--threads threads` and spinning idle threads, or as the command chooses (None)."
+def seconds(argv, threads=None, policy=None) -> float:
+    "Wall seconds of `tinyimagenet *argv` in a new process, with `--threads threads` and `OMP_WAIT_POLICY=policy` (each None: the command's choice)."
     out = tempfile.mkdtemp(prefix='bench-threads-')
     env = {k: v for k, v in os.environ.items() if k not in ('OMP_NUM_THREADS', 'OMP_WAIT_POLICY')}
-    if threads is not None: env['OMP_WAIT_POLICY'] = 'ACTIVE'
+    if policy is not None: env['OMP_WAIT_POLICY'] = policy
     cmd = [sys.executable, '-m', 'tinyimagenet.cli', *argv, '--out', out, *([] if threads is None else ['--threads', str(threads)])]
     start = time.perf_counter()
     try: subprocess.run(cmd, check=True, capture_output=True, env=env)
@@ -28,9 +28,9 @@ def main():
     for argv in cases.values(): seconds(argv, 1)  # the sets and their caches are made once, outside the timings
     print(f'bench: {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.2f} at the start')
     for name, argv in cases.items():
-        for threads in (1, 2, None):
-            runs = [seconds(argv, threads) for _ in range(args.repeat)]
-            how = "the command's choice" if threads is None else f"{threads} spinning thread{'s' * (threads > 1)}"
+        for how, threads, policy in [('1 spinning thread', 1, 'ACTIVE'), ('2 spinning threads', 2, 'ACTIVE'),
+                                     ('2 sleeping threads', 2, 'PASSIVE'), ("the command's choice", None, None)]:
+            runs = [seconds(argv, threads, policy) for _ in range(args.repeat)]
             print(f'{name}: {how}: {statistics.median(runs):.1f} s (load average now {os.getloadavg()[0]:.2f})', flush=True)
 
 if __name__ == '__main__': main()

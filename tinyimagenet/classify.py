@@ -280,21 +280,23 @@ def load_model(path) -> tuple:
 def to_input(picture, # a path, a PIL image, or a uint8 tensor C×H×W (C 1, 3 or 4) or H×W, of any size
              size=64, # the side of the square input the network was trained on
             ) -> torch.Tensor: # float, 3×size×size, normalized like the training images
-    "`picture` as the network's input: RGB, shorter side resized to `size`, the centre `size`×`size` crop, normalized."
-    if isinstance(picture, (str, os.PathLike)): x = read_picture(picture)
+    "`picture` as the network's input: RGB, its centre square, resized to `size`×`size`, normalized."
+    if isinstance(picture, (str, os.PathLike)): x = read_picture(picture, square=size)  # decoded and shrunk near the size asked for
     elif isinstance(picture, Image.Image): x = torch.from_numpy(np.array(picture.convert('RGB'))).permute(2, 0, 1)
     elif isinstance(picture, torch.Tensor) and picture.dtype == torch.uint8 and picture.ndim in (2, 3):
         x = picture[None] if picture.ndim == 2 else picture
         if x.shape[0] not in (1, 3, 4): raise ValueError(f'A picture tensor needs 1, 3 or 4 channels first (C×H×W), not shape {tuple(picture.shape)}')
         x = x[:3].expand(3, -1, -1)  # gray to RGB; RGBA loses its alpha, as PIL's convert('RGB') does
     else: raise TypeError(f'Cannot read {type(picture).__name__} {picture!r:.60} as a picture: pass a path, a PIL image or a uint8 tensor C×H×W')
-    x = TF.center_crop(TF.resize(x.cpu(), size, antialias=True), size)
+    x = TF.center_crop(x.cpu(), min(x.shape[-2:]))  # the square first: memory follows the output, not the picture's shape
+    x = TF.center_crop(TF.resize(x, size, antialias=True), size)
     return preprocess(x[None].contiguous())[0]
 
 @torch.no_grad()
 def predict(model, # a network, or the path of a model file written by `tinyimagenet train`
             pictures, # a list of pictures (paths, PIL images, uint8 tensors C×H×W), or one picture
             k=5, # how many classes per picture, the most probable first
+            bs=256, # pictures per forward pass: memory follows this, not the number of pictures
             tta=False, # average the probabilities of each picture and its mirror image
             classes=None, # with a network: the wnid of each output (default: the output's index)
             words=None, # with a network: the name of each output (default: its wnid)
@@ -302,12 +304,15 @@ def predict(model, # a network, or the path of a model file written by `tinyimag
     "The `k` most probable classes of each picture, with their wnids, names and probabilities."
     if isinstance(model, (str, os.PathLike)): model, meta = load_model(model); classes, words = meta['classes'], meta['words']
     if isinstance(pictures, (str, Path, Image.Image)) or isinstance(pictures, torch.Tensor) and pictures.ndim < 4: pictures = [pictures]
-    xb = torch.stack([to_input(p) for p in pictures]).to(model_device(model))
     model.eval()
-    probs = _flip_tta(model, xb) if tta else model(xb).softmax(-1)
+    probs = []
+    for i in range(0, len(pictures), bs):  # pictures are read a batch at a time too
+        xb = torch.stack([to_input(p) for p in pictures[i:i + bs]]).to(model_device(model))
+        probs.append((_flip_tta(model, xb) if tta else model(xb).softmax(-1)).float().cpu())
+    probs = torch.cat(probs)
     classes = classes or [str(i) for i in range(probs.shape[-1])]
     words = words or classes
-    top = probs.float().topk(min(k, probs.shape[-1]))
+    top = probs.topk(min(k, probs.shape[-1]))
     return [[{'wnid': classes[i], 'name': words[i], 'probability': p} for p, i in zip(ps, idx)]
             for ps, idx in zip(top.values.tolist(), top.indices.tolist())]
 

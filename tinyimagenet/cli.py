@@ -6,7 +6,7 @@
 __all__ = ['CommandError', 'get_parser', 'main']
 
 # %% ../nbs/05_cli.ipynb #d046da19
-import argparse, contextlib, csv, dataclasses, errno, io, json, math, os, re, shlex, signal, sys, threading, traceback, warnings
+import argparse, contextlib, csv, dataclasses, errno, io, json, math, os, re, shlex, signal, sys, threading, time, traceback, warnings
 from pathlib import Path
 
 from . import __version__
@@ -116,8 +116,16 @@ def _add_device(p):
     p.add_argument('--device', help='cpu, cuda, cuda:1, mps, ... (default: CUDA if there is a GPU, else MPS, else the CPU)')
     p.add_argument('--threads', type=_positive_int, metavar='N', help=_THREADS_HELP)
 
-_THREADS_HELP = ("threads for the work done on the CPU (default: $OMP_NUM_THREADS if set, else torch's, one per core); idle threads "
-                 "sleep rather than spin ($OMP_WAIT_POLICY=PASSIVE unless set), so they give way to other work on a busy machine")
+_THREADS_HELP = ("threads for the work done on the CPU (default: $OMP_NUM_THREADS if set, else torch's, one per core); on a machine "
+                 "already busy (a load average of at least one per core) idle threads sleep rather than spin ($OMP_WAIT_POLICY=PASSIVE "
+                 "unless it is set), so they give way to the other work")
+
+def _threads_policy():
+    "On a busy machine, make OpenMP's idle threads sleep: spinning, they fight the other work (5x slower, the benchmarks page)."
+    # spinning is faster on a quiet machine (by 15-40% there), so only the load decides; read when torch loads, which the commands do later
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, 'sched_getaffinity') else os.cpu_count()
+    if 'OMP_WAIT_POLICY' not in os.environ and hasattr(os, 'getloadavg') and os.getloadavg()[0] >= cores:
+        os.environ['OMP_WAIT_POLICY'] = 'PASSIVE'
 
 def _cpu_threads(asked) -> int:
     "The threads for the CPU's work: `--threads`, else $OMP_NUM_THREADS, else torch's default."
@@ -661,9 +669,7 @@ def main(argv=None) -> int:
 def _run(args, argv, rank) -> int:
     "Run the command `args` asks for, turning every way it can end into an exit status and at most one line."
     args.command_line = shlex.join(['tinyimagenet', *argv])  # for messages that say what to run again
-    # OpenMP's idle threads spin by default: on a busy CPU they fight the other work and each other (10x slower, on the benchmarks
-    # page); read when torch loads, which the commands do only now
-    os.environ.setdefault('OMP_WAIT_POLICY', 'PASSIVE')
+    _threads_policy()
     _made.clear()
     failed, on_term = False, signal.signal(signal.SIGTERM, _stop) if threading.current_thread() is threading.main_thread() else None
     try:
@@ -683,6 +689,9 @@ def _run(args, argv, rank) -> int:
             line = f'tinyimagenet {args.command}: error: {" ".join(message.split())}'
             if rank > 0 and status == 3: print(f'[rank {rank}] {line}', file=sys.__stderr__)  # a bug may be this rank's alone
             else: print(line, file=sys.stderr)  # on ranks > 0: nowhere, as rank 0 says the same
+            if rank > 0:  # let rank 0 end first, so that torchrun does not stop this rank with SIGTERM: every rank exits with its status
+                signal.signal(signal.SIGTERM, signal.SIG_IGN); on_term = None
+                time.sleep(1)
             failed = True
             return status
     finally:
