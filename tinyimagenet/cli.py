@@ -650,7 +650,8 @@ def _failure(args, e:BaseException) -> tuple:
         if isinstance(x, KeyboardInterrupt): return _interrupted(args, 'interrupted (Ctrl-C)'), 130
         if isinstance(x, _Stopped): return _interrupted(args, 'stopped (SIGTERM)'), 143
         if isinstance(x, OSError) and x.errno in _FULL:  # the library's message names the file it was writing
-            return (x.strerror if x.filename else f'no space left on the device ({x.strerror}): free some space, or write elsewhere'), 1
+            said = x.filename or 'space left' in str(x.strerror).lower()
+            return (x.strerror if said else f'no space left on the device ({x.strerror}): free some space, or write elsewhere'), 1
     if os.environ.get('TINYIMAGENET_TRACEBACK'): traceback.print_exception(e)
     return f'unexpected {type(e).__name__}: {e} (a bug: run again with TINYIMAGENET_TRACEBACK=1 for the traceback, and report it)', 3
 

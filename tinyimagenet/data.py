@@ -373,7 +373,8 @@ def dataset_path(name=None, # one of DATASETS; default 'tiny-imagenet' in a real
     return root if rank == 0 else make(False)
 
 # %% ../nbs/00_data.ipynb #92fb7e43
-_TINY_IMAGENET_ZIP = dict(url='http://cs231n.stanford.edu/tiny-imagenet-200.zip', md5='90528d7ca1a48142e341f4ef8d21d0de')  # the official zip
+_TINY_IMAGENET_ZIP = dict(url='http://cs231n.stanford.edu/tiny-imagenet-200.zip', md5='90528d7ca1a48142e341f4ef8d21d0de',
+                          size='about 237 MB')  # the official zip
 
 def _md5(path, chunk=1 << 20) -> str:
     h = hashlib.md5()
@@ -481,8 +482,9 @@ def tiny_imagenet(path=None, # directory holding tiny-imagenet-200 and its zip; 
     root, zip_path = path/'tiny-imagenet-200', path/'tiny-imagenet-200.zip'
     if (root/'wnids.txt').exists(): return root
     if not zip_path.exists():
-        if not download: raise FileNotFoundError(f"No Tiny ImageNet at {root} and download=False. {_by_hand(url, zip_path, md5)}")
-        _download(url, zip_path, md5)
+        by_hand = _by_hand(url, zip_path, md5) + (f" The zip is {_TINY_IMAGENET_ZIP['size']}." if url == _TINY_IMAGENET_ZIP['url'] else '')
+        if not download: raise FileNotFoundError(f"No Tiny ImageNet at {root} and download=False. {by_hand}")
+        _download(url, zip_path, md5, by_hand)
     elif (got := _md5(zip_path)) != md5:
         raise ValueError(f"{zip_path} has md5 {got}, expected {md5}: it is damaged or not Tiny ImageNet. Delete it and call again.")
     _extract(zip_path, path, 'tiny-imagenet-200')

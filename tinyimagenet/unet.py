@@ -250,11 +250,11 @@ def upscale_images(model:TinyUNet, # the UNet, e.g. from `load_unet`
         raise ValueError(f'Two pictures would both be written to the same file: {sorted(map(str, paths))} have repeated names; upscale them into different --out directories.')
     check_writable(out_dir)
     for k, (p, out) in enumerate(zip(paths, outs)):
+        done = f"written before it: {', '.join(map(str, outs[:k]))}" if k else 'nothing was written'
         try: big = upscale(model, read_picture(p))
-        except (FileNotFoundError, ValueError) as e:
-            done = f"written before it: {', '.join(map(str, outs[:k]))}" if k else 'nothing was written'
-            raise type(e)(f'{e} ({done})') from None
-        write_atomically(out, lambda f: Image.fromarray(big.permute(1, 2, 0).numpy()).save(f, format='PNG'))
+        except (FileNotFoundError, ValueError) as e: raise type(e)(f'{e} ({done})') from None
+        try: write_atomically(out, lambda f: Image.fromarray(big.permute(1, 2, 0).numpy()).save(f, format='PNG'))
+        except OSError as e: raise OSError(e.errno, f'{e.strerror} ({done})', e.filename) from None  # e.g. a full disk: what is there
     return outs
 
 # %% ../nbs/04_unet.ipynb #4951e809
