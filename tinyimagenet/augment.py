@@ -154,7 +154,7 @@ def _geometry(ops, mags):
     is_op = lambda name: ops == _TA_OPS.index(name)
     shear = torch.rad2deg(torch.atan(m))
     corner = torch.where(is_op('ShearX') | is_op('ShearY'), -_SIZE / 2, zero)  # `center=[0, 0]` in centred coordinates
-    return _inverse_affine(torch.where(is_op('Rotate'), -m, zero),  # `rotate` turns the opposite way to `affine`
+    return _inverse_affine(torch.where(is_op('Rotate'), -m, zero),  # rotate turns the opposite way to affine
                            torch.where(is_op('TranslateX'), m.trunc(), zero), torch.where(is_op('TranslateY'), m.trunc(), zero),
                            torch.where(is_op('ShearX'), shear, zero), torch.where(is_op('ShearY'), shear, zero), corner, corner)
 

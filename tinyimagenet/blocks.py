@@ -71,7 +71,7 @@ class ResidualConvBlock(_Residual):
                  c_out:int, # output channels
                  stride:int=2, # 1, or 2 to halve height and width
                  ks:int=3, # kernel size of both convolutions
-                 act:bool=True, # GeneralReLU after `conv_a` and after the sum
+                 act:bool=True, # GeneralReLU after conv_a and after the sum
                  norm:bool=True, # BatchNorm2d in both convolutions
                  always_idconv:bool=True, # create the 1x1 shortcut conv even when unused, as the seed did
                 ):
@@ -124,8 +124,8 @@ class StackableResidualConvBlock(nn.Sequential):
                            for i in range(n_blocks)])
 
 # %% ../nbs/01_blocks.ipynb #80ac0900
-def init_leaky_weights(m:nn.Module, # a module; use as `model.apply(partial(init_leaky_weights, leak=0.1))`
-                       leak:float=0.1, # the activation's negative slope, GeneralReLU's `a`
+def init_leaky_weights(m:nn.Module, # a module; use as model.apply(partial(init_leaky_weights, leak=0.1))
+                       leak:float=0.1, # the activation's negative slope, GeneralReLU's a
                       ):
     "Kaiming-normal weights matched to a leaky activation and zero biases, for convolutions and linear layers."
     if isinstance(m, (nn.Conv1d, nn.Conv2d, nn.Conv3d, nn.Linear)):

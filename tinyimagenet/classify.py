@@ -46,9 +46,9 @@ class Recipe:
 
 recipes = {}  # name -> Recipe: what `register_recipe` registered, and the installed recipes asked for so far
 
-def register_recipe(name:str, # what `fit_recipe`, model files and `--model` call it
-                    build:Callable, # `build(n_classes, width) -> nn.Module`
-                    **settings, # `Recipe`'s other fields: `lr`, `reestimate_bn`
+def register_recipe(name:str, # what fit_recipe, model files and --model call it
+                    build:Callable, # build(n_classes, width) -> nn.Module
+                    **settings, # Recipe's other fields: lr, reestimate_bn
                    ) -> Recipe:
     "Register the recipe `name`, replacing one of the same name; return it."
     known = [f for f in Recipe.__dataclass_fields__ if f not in ('name', 'build')]
@@ -90,7 +90,7 @@ def batchnorms(model:nn.Module) -> list:
     "Every BatchNorm layer of `model`."
     return [m for m in model.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
 
-def plain_subset(dl:DeviceDataLoader, # e.g. `dls.train`: its images, labels, batch size and device are used
+def plain_subset(dl:DeviceDataLoader, # e.g. dls.train: its images, labels, batch size and device are used
                  n_images=TrainConfig.bn_images, # how many images (all of them if fewer)
                  seed=0, # the subset and its order are fixed by this seed, not drawn from the global RNG
                 ) -> DeviceDataLoader:
@@ -100,8 +100,8 @@ def plain_subset(dl:DeviceDataLoader, # e.g. `dls.train`: its images, labels, ba
 
 @torch.no_grad()
 def reestimate_bn(model:nn.Module,
-                  dl, # batches `(x, ...)` to take the statistics from, e.g. `plain_subset(dls.train)`
-                  autocast=None, # the autocast context training runs under (see `training_autocast`); default none
+                  dl, # batches (x, ...) to take the statistics from, e.g. plain_subset(dls.train)
+                  autocast=None, # the autocast context training runs under (see training_autocast); default none
                  ) -> nn.Module:
     "Replace every BatchNorm's running statistics by their average over the batches of `dl`, weighted by batch size (dropout off)."
     bns, was_training = batchnorms(model), model.training
@@ -140,10 +140,10 @@ def _flip_tta(model, xb):
 
 @torch.no_grad()
 def evaluate(model:nn.Module,
-             dl, # batches `(x, y, ...)`
+             dl, # batches (x, y, ...)
              batch_stats=False, # normalize with each batch's own statistics (training-mode BatchNorm) on a copy of the model
              tta=False, # average the class probabilities of each image and its mirror image (flip TTA)
-             autocast=None, # e.g. `torch.autocast('cuda', torch.bfloat16)`, as in training; default none
+             autocast=None, # e.g. torch.autocast('cuda', torch.bfloat16), as in training; default none
             ) -> dict:
     "Top-1 and top-5 accuracy of `model` on `dl`, in eval mode (under torch.distributed, over the images of every rank's `dl`)."
     if batch_stats: model = copy.deepcopy(model)  # training-mode BatchNorm would update the running statistics
@@ -201,9 +201,9 @@ def compile_kwargs(compile) -> dict:
     return {} if compile is True else {'mode': compile} if compile in compile_modes else {'backend': compile}
 
 # %% ../nbs/02c_classify.ipynb #73c33925
-def get_dls(config:TrainConfig, # its `bs` (over all processes) and `augment` are used
-            path=None, # a set in the Tiny ImageNet layout; default `dataset_path()`
-            device=None, # default `default_device()`; under `torchrun`, this rank's GPU
+def get_dls(config:TrainConfig, # its bs (over all processes) and augment are used
+            path=None, # a set in the Tiny ImageNet layout; default dataset_path()
+            device=None, # default default_device(); under torchrun, this rank's GPU
            ):
     "`get_imagenet_dls` for `config`: this process's share of the batch (under `torchrun`, with the process group joined), training images augmented by `config.augment`."
     device = setup_device(device)  # under torchrun: joins the process group, so that `_world()` counts the processes
@@ -211,7 +211,7 @@ def get_dls(config:TrainConfig, # its `bs` (over all processes) and `augment` ar
     return get_imagenet_dls(bs=config.bs // _world(), training_preprocessor=getattr(augment, augmentations[config.augment]),
                             path=path, device=device)
 
-def resolved(config:TrainConfig, # a config whose `lr`, speed switches or `compile` may be `None`
+def resolved(config:TrainConfig, # a config whose lr, speed switches or compile may be None
              device, # the training device
              n_images:int, # training images per epoch
             ) -> TrainConfig:
@@ -220,15 +220,15 @@ def resolved(config:TrainConfig, # a config whose `lr`, speed switches or `compi
     return config.changed(lr=config.lr or get_recipe(config.model).lr, **fast._asdict(),
                           compile=compile_default(device, config.epochs * n_images) if config.compile is None else config.compile)
 
-def fit_recipe(dls, # `DataLoaders`, e.g. `get_dls(config)`; training batches must all have one size for `compile` (`drop_last`)
-               config:TrainConfig=None, # default `TrainConfig()`; `changes` are applied to it
-               checkpoint=None, # write the training state (with the config) here after every epoch (`CheckpointCB`)
-               resume=False, # continue from `checkpoint`; the config must be the same
+def fit_recipe(dls, # DataLoaders, e.g. get_dls(config); training batches must all have one size for compile (drop_last)
+               config:TrainConfig=None, # default TrainConfig(); changes are applied to it
+               checkpoint=None, # write the training state (with the config) here after every epoch (CheckpointCB)
+               resume=False, # continue from checkpoint; the config must be the same
                settings:dict=None, # what else shapes the run and is checked on resume, e.g. {'data': root}
                extra_cbs=(), # more callbacks
                plot=True, # the live loss plot (Jupyter), or its title
-               device=None, # default `default_device()`; under `torchrun`, this rank's GPU
-               **changes, # fields of `TrainConfig` to change, e.g. `model='seed', epochs=1`
+               device=None, # default default_device(); under torchrun, this rank's GPU
+               **changes, # fields of TrainConfig to change, e.g. model='seed', epochs=1
               ):
     "Train `config.model`'s recipe on `dls` for `config.epochs` with AdamW and one-cycle; returns the `Learner`."
     config = (config or TrainConfig()).changed(**changes)
@@ -250,12 +250,12 @@ def fit_recipe(dls, # `DataLoaders`, e.g. `get_dls(config)`; training batches mu
 class UnknownRecipeError(LookupError):
     "A model file's recipe is neither registered nor installed."
 
-def save_model(path, # where to write (atomically, with a checksum: `save_network`)
-               model:nn.Module, # a network built by the recipe `config.model`
+def save_model(path, # where to write (atomically, with a checksum: save_network)
+               model:nn.Module, # a network built by the recipe config.model
                config:TrainConfig, # how it was trained: its recipe and width rebuild it
                classes, # the wnids of its outputs, in order
                data, # the root of the set it was trained on
-               words=None, # the human-readable name of each class, in order (e.g. `dls.words`): predicting then needs no dataset
+               words=None, # the human-readable name of each class, in order (e.g. dls.words): predicting then needs no dataset
               ) -> Path:
     "Write `model`'s weights, how to rebuild it, and its classes' wnids and names to the model file `path`."
     names = {} if words is None else {'words': list(words)}
@@ -293,7 +293,7 @@ def to_input(picture, # a path, a PIL image, or a uint8 tensor C×H×W (C 1, 3 o
     return preprocess(x[None].contiguous())[0]
 
 @torch.no_grad()
-def predict(model, # a network, or the path of a model file written by `tinyimagenet train`
+def predict(model, # a network, or the path of a model file written by tinyimagenet train
             pictures, # a list of pictures (paths, PIL images, uint8 tensors C×H×W), or one picture
             k=5, # how many classes per picture, the most probable first
             bs=256, # pictures per forward pass: memory follows this, not the number of pictures
@@ -320,9 +320,9 @@ def predict(model, # a network, or the path of a model file written by `tinyimag
 class Interpretation:
     "What `model` predicts for every batch of `dl`, kept for a look at its mistakes: per-class accuracy, confused pairs, top losses."
     def __init__(self, model:nn.Module,
-                 dl, # batches `(x, y, ...)` in a fixed order (a validation `DeviceDataLoader`); its images `dl.x` are shown
+                 dl, # batches (x, y, ...) in a fixed order (a validation DeviceDataLoader); its images dl.x are shown
                  words, # the name of each class
-                 tta=False, # flip TTA, as in `evaluate`
+                 tta=False, # flip TTA, as in evaluate
                 ):
         model.eval()
         with torch.no_grad(): probs, ys = zip(*[((_flip_tta(model, xb) if tta else model(xb).softmax(-1)).float(), yb) for xb, yb, *_ in dl])

@@ -25,12 +25,12 @@ class _Unset:
 _UNSET = _Unset()
 
 def knob(default, # the value at full scale (Tiny ImageNet)
-         help:str, # one sentence for `--help` and the docs
+         help:str, # one sentence for --help and the docs
          small=_UNSET, # the value on the small sets, if it differs
          choices=None, # the values it may take (a name's), checked when a config is made
          positive=False, # a number that must be finite and above 0 (None allowed where the default is None)
          maximum=None, # the largest value that makes sense, if there is one
-         flag:dict=None, # more `argparse.add_argument` arguments, or `False` for a field the command line does not offer
+         flag:dict=None, # more argparse.add_argument arguments, or False for a field the command line does not offer
         ):
     "A config field with its full-scale default, its small-set value and its help."
     meta = dict(help=help, choices=choices, positive=positive, maximum=maximum, flag={} if flag is None else flag)

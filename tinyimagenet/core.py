@@ -106,7 +106,7 @@ def staged(path, # the file or folder to make
           ):
     "Yield a temporary name beside `path` to write (a folder made empty, or a file name); `publish` it when the block ends, delete it if it fails."
     path = Path(path)
-    with _writing(path):  # a full disk names `path`, whatever filled it: the block's writes or the rename
+    with _writing(path):  # a full disk names path, whatever filled it: the block's writes or the rename
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = _temp_path(path)  # and what dead processes left there is deleted
         try:

@@ -460,7 +460,7 @@ def _extract(zip_path, dest, top):
                                      f"refusing to extract it. Delete the zip and download it again.")
             try:
                 with staged(dest/top, folder=True) as tmp:
-                    for info in zf.infolist():  # `top/` and what is in it, into the staged folder
+                    for info in zf.infolist():  # top/ and what is in it, into the staged folder
                         if not info.filename.startswith(f'{top}/') or info.filename == f'{top}/': continue
                         info.filename = info.filename[len(top) + 1:]
                         zf.extract(info, tmp)

@@ -37,7 +37,7 @@ class LRFinderCB(Callback):
     def __init__(self,
                  end_lr=10., # the last learning rate; the first is the optimizer's
                  n_steps=100, # batches in the sweep, cycling through the training data as often as needed
-                 max_mult=4): # divergence: the smoothed loss above `max_mult` times its minimum, or a NaN
+                 max_mult=4): # divergence: the smoothed loss above max_mult times its minimum, or a NaN
         store_attr()
     def before_fit(self, learn):
         self.saved = deepcopy(unwrap(learn.model).state_dict()), deepcopy(learn.opt.state_dict())
@@ -92,13 +92,13 @@ class LRFind(NamedTuple):
     diverged: bool # whether the sweep stopped early because the loss blew up
 
 def lr_find(model:nn.Module,
-            dls, # `DataLoaders`; only the training data is used, cycled through as often as `n_steps` needs
+            dls, # DataLoaders; only the training data is used, cycled through as often as n_steps needs
             start_lr=1e-7, # the first learning rate
             end_lr=10., # the last learning rate, if the loss has not diverged before
             n_steps=100, # training batches in the sweep, whatever the size of the data
-            extra_cbs=(), # more callbacks, e.g. `MixedPrecisionCB()`
-            loss_func=F.cross_entropy, # called as `loss_func(preds, y)`
-            device=None, # default `default_device()`
+            extra_cbs=(), # more callbacks, e.g. MixedPrecisionCB()
+            loss_func=F.cross_entropy, # called as loss_func(preds, y)
+            device=None, # default default_device()
             title='lr_find: loss against learning rate') -> LRFind: # the plot's title; say what model and data
     "Sweep the LR of AdamW (as `train` uses it) from `start_lr` to `end_lr`; plot loss against LR; the model is left unchanged."
     finder = LRFinderCB(end_lr, n_steps)
@@ -156,8 +156,8 @@ class Summary:
         return '\n'.join('  '.join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in cells)
 
 def summarize(model:nn.Module,
-              mods, # a list of modules, or a regex on type names (see `find_modules`)
-              dls=None, # the first training batch is used when `xb` is None
+              mods, # a list of modules, or a regex on type names (see find_modules)
+              dls=None, # the first training batch is used when xb is None
               xb=None) -> Summary: # a batch of model inputs
     "Shapes, exact parameter counts and MFLOPs per image (2 per multiply-add) of `mods` for one batch through `model`."
     if xb is None:
@@ -184,7 +184,7 @@ def summarize(model:nn.Module,
 class ActivationStatsCB(Callback):
     "Per training batch and hooked module: mean, std and near-zero fraction of the outputs, and a histogram of magnitudes."
     def __init__(self,
-                 mods, # modules to hook: a list, or a regex on type names (see `find_modules`)
+                 mods, # modules to hook: a list, or a regex on type names (see find_modules)
                  near_zero=0.05, # magnitudes below this count as near zero
                  bins=40, max_abs=10.): # histogram of magnitudes in [0, max_abs]
         store_attr()

@@ -77,11 +77,11 @@ class Learner:
     "Train `model` on `dls` with `loss_func` and an optimizer from `opt_func`; everything else happens in callbacks."
     def __init__(self,
                  model:nn.Module,
-                 dls, # has `.train` and `.valid`, iterables of batches `(x, y, ...)`
-                 loss_func=F.cross_entropy, # called as `loss_func(preds, y)`
-                 lr=0.1, # the learning rate `fit` uses unless given one
-                 cbs=None, # callbacks for every `fit`; a `NonFiniteGuardCB` is always added
-                 opt_func=torch.optim.SGD): # `opt_func(params, lr)` makes the optimizer at the start of each `fit`
+                 dls, # has .train and .valid, iterables of batches (x, y, ...)
+                 loss_func=F.cross_entropy, # called as loss_func(preds, y)
+                 lr=0.1, # the learning rate fit uses unless given one
+                 cbs=None, # callbacks for every fit; a NonFiniteGuardCB is always added
+                 opt_func=torch.optim.SGD): # opt_func(params, lr) makes the optimizer at the start of each fit
         store_attr(but='cbs')
         self.cbs = [NonFiniteGuardCB(), *L(cbs)]
         self.history = []  # one dict per epoch and phase of the latest fit, written by MetricsCB
@@ -91,7 +91,7 @@ class Learner:
             train=True, # run the training phase of each epoch
             valid=True, # run the eval phase of each epoch
             cbs=None, # extra callbacks for this fit only
-            lr=None): # learning rate for this fit (default `self.lr`)
+            lr=None): # learning rate for this fit (default self.lr)
         "Run `n_epochs` epochs, each a training phase then an eval phase."
         self.n_epochs, self.do_train, self.do_valid = n_epochs, train, valid
         self.epochs, self.history, self.checkpoint = range(n_epochs), [], None  # `checkpoint`: the file CheckpointCB last wrote
@@ -199,7 +199,7 @@ class DeviceCB(Callback):
     "Put the model and each batch on `device`; under `torchrun`, join the process group and train with `DistributedDataParallel`."
     order = -20
     def __init__(self,
-                 device=None, # default: `default_device()`; under `torchrun`, this rank's GPU (see `setup_device`)
+                 device=None, # default: default_device(); under torchrun, this rank's GPU (see setup_device)
                  **ddp_kwargs): # for DistributedDataParallel, instead of the default (see *Several processes*)
         self.device, self.ddp_kwargs = torch.device(device or default_device()), ddp_kwargs
     def before_fit(self, learn):
@@ -222,7 +222,7 @@ class DeviceCB(Callback):
 class MetricsCB(Callback):
     "Torcheval metrics and the mean loss per phase, summed on the device, appended to `learn.history` as numbers."
     order = 20
-    def __init__(self, **metrics): # name=torcheval metric, e.g. `accuracy=MulticlassAccuracy()`
+    def __init__(self, **metrics): # name=torcheval metric, e.g. accuracy=MulticlassAccuracy()
         self.metrics, self.loss = metrics, Mean()
     def before_fit(self, learn):
         for m in [*self.metrics.values(), self.loss]: m.to(model_device(learn.model))
@@ -246,7 +246,7 @@ class ProgressCB(Callback):
     main_process_only = True
     def __init__(self,
                  plot=False, # plot the training loss per batch and the eval loss per epoch (Jupyter); a string is the plot's title
-                 every=50, # read the training loss from the device at most once per `every` training batches
+                 every=50, # read the training loss from the device at most once per every training batches
                  log_every=10.): # seconds between progress lines when the output is a log, not a terminal or notebook
         store_attr()
 
@@ -333,7 +333,7 @@ class Speedups(NamedTuple):
     cudnn_benchmark: bool # cuDNN times its algorithms on the first batch of each shape and keeps the fastest
     fused: bool # AdamW's update of all parameters in one kernel instead of a few per tensor
 
-def speedups(device=None, # the training device, or its type; default `default_device()`
+def speedups(device=None, # the training device, or its type; default default_device()
              **overrides) -> Speedups: # a switch by name: True or False, or None to keep the default
     "The fast-path defaults for `device`, then `overrides`: all on for CUDA; all off elsewhere, where each is slower or unsupported."
     unknown = sorted(set(overrides) - set(Speedups._fields))
@@ -348,8 +348,8 @@ class MixedPrecisionCB(Callback):
     "Autocast forward pass and loss to `dtype` (bf16 by default; fp16 with the learner's loss scaling); see `enabled`."
     order = -10
     def __init__(self,
-                 dtype=torch.bfloat16, # `torch.bfloat16` or `torch.float16`
-                 enabled=None): # None: as `speedups` decides for the model's device (on for CUDA, off elsewhere)
+                 dtype=torch.bfloat16, # torch.bfloat16 or torch.float16
+                 enabled=None): # None: as speedups decides for the model's device (on for CUDA, off elsewhere)
         store_attr()
     def before_fit(self, learn):
         self.device_type = model_device(learn.model).type
@@ -377,7 +377,7 @@ class FreezeCB(Callback):
     "Train without gradients to the model's `attr` submodule for the first `n_epochs` epochs of each fit, then with."
     changes_trainable = True
     def __init__(self,
-                 attr:str, # the submodule to freeze, by name: e.g. 'down' for `model.down`
+                 attr:str, # the submodule to freeze, by name: e.g. 'down' for model.down
                  n_epochs=1): # training epochs during which it stays frozen
         self.attr, self.n_epochs = attr, n_epochs
     def _part(self, learn): return getattr(unwrap(learn.model), self.attr, None)
@@ -404,15 +404,15 @@ class _OutputCountCB(Callback):
                              f'make its last layer give {self.n_classes} (e.g. `n_out=len(dls.classes)`).')
 
 def train(model:nn.Module,
-          dls, # `DataLoaders`; `len(dls.classes)` gives the number of classes
+          dls, # DataLoaders; len(dls.classes) gives the number of classes
           lr=1e-2, # peak learning rate of the one-cycle schedule
           n_epochs=2, # epochs of the one-cycle schedule (it ends at the last)
-          extra_cbs=(), # more callbacks, e.g. `CheckpointCB`, `MixedPrecisionCB(torch.float16)`
-          loss_func=F.cross_entropy, # called as `loss_func(preds, y)`
-          metrics=None, # torcheval metrics by name; default: accuracy over `dls.classes`
+          extra_cbs=(), # more callbacks, e.g. CheckpointCB, MixedPrecisionCB(torch.float16)
+          loss_func=F.cross_entropy, # called as loss_func(preds, y)
+          metrics=None, # torcheval metrics by name; default: accuracy over dls.classes
           plot=True, # the live loss plot (Jupyter), or its title; a redraw can cost more than a tiny model's batches
-          device=None, # default `default_device()`; under `torchrun`, this rank's GPU
-          speedups:Speedups=None): # default `speedups(device)`: on CUDA, bf16, channels_last, cudnn.benchmark and fused AdamW
+          device=None, # default default_device(); under torchrun, this rank's GPU
+          speedups:Speedups=None): # default speedups(device): on CUDA, bf16, channels_last, cudnn.benchmark and fused AdamW
     "Train `model` with AdamW and OneCycleLR, showing the metrics and loss; return the `Learner`."
     device_cb = DeviceCB(device)
     fast = _default_speedups(device_cb.device) if speedups is None else speedups
@@ -432,18 +432,18 @@ def train(model:nn.Module,
     return learn
 
 # %% ../nbs/02_learner.ipynb #53a24a67
-def save_network(path, # where to write (atomically, with a checksum: `save_state`)
-                 model:nn.Module, # its weights are saved (from inside a `DistributedDataParallel` wrapper if there is one)
-                 kind:str, # what the file is, e.g. 'model' or 'unet'; `load_network` checks it
+def save_network(path, # where to write (atomically, with a checksum: save_state)
+                 model:nn.Module, # its weights are saved (from inside a DistributedDataParallel wrapper if there is one)
+                 kind:str, # what the file is, e.g. 'model' or 'unet'; load_network checks it
                  **config, # what rebuilding the network takes, and anything else to keep with it: plain Python values
                 ) -> Path:
     "Write `config` and `model`'s weights to `path`."
     return save_state(path, {**config, 'model': unwrap(model).state_dict()}, kind)
 
-def load_network(path, # a file written by `save_network`
+def load_network(path, # a file written by save_network
                  kind:str, # the kind it was written as
-                 build, # `build(config) -> nn.Module`: a network of the saved shape, to load the weights into
-                 advice:str, # what to do instead, for the errors: e.g. 'pass the model.pt that `tinyimagenet train` wrote'
+                 build, # build(config) -> nn.Module: a network of the saved shape, to load the weights into
+                 advice:str, # what to do instead, for the errors: e.g. 'pass the model.pt that tinyimagenet train wrote'
                 ) -> tuple: # the network (on the CPU, in eval mode) and its config
     "Rebuild the network saved at `path`: check its kind and checksum, `build` it from its config, load its weights."
     try: state = load_state(path, kind)
@@ -509,8 +509,8 @@ def _read_on_rank0(path) -> dict:
     if isinstance(box[0], Exception): raise box[0]
     return box[0]
 
-def _load_checkpoint(learn:Learner, # inside `fit`, after the callbacks have made their state (`before_fit`)
-                     path, # a file written by `CheckpointCB`
+def _load_checkpoint(learn:Learner, # inside fit, after the callbacks have made their state (before_fit)
+                     path, # a file written by CheckpointCB
                      settings:dict=None) -> int: # this run's settings, compared with the checkpoint's
     "Restore the training state saved by `CheckpointCB` into `learn`; return the saved epoch."
     state = _read_on_rank0(path)
@@ -558,7 +558,7 @@ class CheckpointCB(Callback):
     order = 30  # after MetricsCB has added the epoch to the history
     def __init__(self,
                  path, # the checkpoint file
-                 resume=False, # continue the run saved in `path` (the next epoch onwards)
+                 resume=False, # continue the run saved in path (the next epoch onwards)
                  settings:dict=None): # what shapes the run (lr, bs, augmentation, recipe, width, data...): a resume must match
         self.path, self.resume, self.settings, self.writer, self.buffers = Path(path), resume, settings, None, []
     def before_fit(self, learn):

@@ -46,7 +46,7 @@ def downsample(x:torch.Tensor, # images B×3×H×W, float; H and W even
     return F.interpolate(x, size=(h // 2, w // 2), mode='bicubic', antialias=True)
 
 def upsample(x:torch.Tensor, # images B×3×H×W, float
-             size=None, # (height, width) to resize to; default twice `x`'s
+             size=None, # (height, width) to resize to; default twice x's
             ) -> torch.Tensor:
     "Bicubic interpolation up to `size`."
     return F.interpolate(x, size=size or (2 * x.shape[-2], 2 * x.shape[-1]), mode='bicubic')
@@ -64,8 +64,8 @@ def _superres_batch(crop, xb, yb):
 
 def get_superres_dls(bs=SuperresConfig.bs, # batch size
                      crop=SuperresConfig.crop, # side of the random training crops, a multiple of 32; 64 means whole images, only flipped
-                     path=None, # a set in the Tiny ImageNet layout (`tiny-imagenet-200`, `make_photo_tiny_imagenet`'s, ...); default `dataset_path()`
-                     device=None, # default `default_device()`
+                     path=None, # a set in the Tiny ImageNet layout (tiny-imagenet-200, make_photo_tiny_imagenet's, ...); default dataset_path()
+                     device=None, # default default_device()
                     ) -> DataLoaders:
     "Batches `(superres_input(target), target)` of normalized images: cropped and flipped for training, whole and in order for validation."
     if crop % 32: raise ValueError(f'crop={crop}: the UNet needs sizes divisible by 32; use 32 or 64.')
@@ -88,8 +88,8 @@ class TinyUNet(nn.Module):
     def __init__(self,
                  nfs=seed_nfs, # channels of the stem and of each stage, as for the classifier
                  n_blocks=seed_n_blocks, # residual blocks per down stage, as for the classifier
-                 always_idconv=True, # as for the classifier: the seed's net has unused 1x1 shortcut convs, `preact_model` not
-                 preact=True, # down path of pre-activation blocks (`TinyImagePreactivationResNet`), else post-activation (`TinyImageResNet`)
+                 always_idconv=True, # as for the classifier: the seed's net has unused 1x1 shortcut convs, preact_model not
+                 preact=True, # down path of pre-activation blocks (TinyImagePreactivationResNet), else post-activation (TinyImageResNet)
                 ):
         super().__init__()
         self.config = dict(nfs=list(nfs), n_blocks=list(n_blocks), always_idconv=always_idconv, preact=preact)  # what `save_unet` stores
@@ -116,7 +116,7 @@ class TinyUNet(nn.Module):
         return x + self.head(u)
 
     @classmethod
-    def from_classifier(cls, classifier:nn.Module, # a classifier of any recipe of `tinyimagenet train` (pre- or post-activation), usually trained
+    def from_classifier(cls, classifier:nn.Module, # a classifier of any recipe of tinyimagenet train (pre- or post-activation), usually trained
                        ) -> 'TinyUNet':
         "A UNet shaped like `classifier`, its down path loaded with the classifier's `layers` (strictly: every key must match)."
         if not isinstance(unwrap(classifier), TinyImageResNet):
@@ -167,8 +167,8 @@ def gain_over_bicubic(learn:Learner) -> dict:
 
 # %% ../nbs/04_unet.ipynb #74fbe333
 @torch.no_grad()
-def show_upscaled(models, # a `TinyUNet`, or a dict of them by name
-                  dls, # from `get_superres_dls`; the first validation images are shown
+def show_upscaled(models, # a TinyUNet, or a dict of them by name
+                  dls, # from get_superres_dls; the first validation images are shown
                   n=3, # how many images
                   title=None, # a title for the figure: say which data and scale it shows
                  ):
@@ -191,8 +191,8 @@ def show_upscaled(models, # a `TinyUNet`, or a dict of them by name
 class FeatureLoss(nn.Module):
     "MSE plus weighted MSEs between a frozen classifier's activations of the prediction and of the target."
     def __init__(self,
-                 layers:nn.Sequential, # the classifier's `layers` (stem, then stages); copied, frozen, kept in eval mode
-                 weights={1: 0.1, 2: 0.1}, # stage index in `layers` -> weight of the MSE of its output activations
+                 layers:nn.Sequential, # the classifier's layers (stem, then stages); copied, frozen, kept in eval mode
+                 weights={1: 0.1, 2: 0.1}, # stage index in layers -> weight of the MSE of its output activations
                 ):
         super().__init__()
         self.weights = dict(weights)
@@ -219,7 +219,7 @@ def save_unet(model:TinyUNet, path) -> Path:
     "Write `model`'s widths and weights to `path` (with `save_network`: atomic, checksummed, kind 'unet')."
     return save_network(path, model, 'unet', config=unwrap(model).config)
 
-def load_unet(path, # a file written by `save_unet` (`tinyimagenet superres` writes `unet.pt`)
+def load_unet(path, # a file written by save_unet (tinyimagenet superres writes unet.pt)
               device=None, # where to put the model; default the CPU
              ) -> TinyUNet:
     "The `TinyUNet` saved at `path`, in eval mode."
@@ -239,9 +239,9 @@ def upscale(model:TinyUNet, # usually trained; its device is used
     x = F.pad(x, (0, -w % m, 0, -h % m), mode='replicate')  # the net takes multiples of 32; cropped back below
     return to_pixels(model(x)[0, :, :h, :w]).mul(255).round().byte().cpu()
 
-def upscale_images(model:TinyUNet, # the UNet, e.g. from `load_unet`
+def upscale_images(model:TinyUNet, # the UNet, e.g. from load_unet
                    paths, # picture files, any size, any format PIL reads
-                   out_dir, # where to write `<name>_2x.png` for each picture; created if missing, checked writable first
+                   out_dir, # where to write <name>_2x.png for each picture; created if missing, checked writable first
                   ) -> list:
     "Write a 2x upscaled PNG of each picture to `out_dir`, in order; return their paths. Stops at the first unreadable picture, naming it and what was written."
     paths = [Path(p) for p in paths]
@@ -258,13 +258,13 @@ def upscale_images(model:TinyUNet, # the UNet, e.g. from `load_unet`
     return outs
 
 # %% ../nbs/04_unet.ipynb #4951e809
-def superres(out, # directory for `checkpoint.pt` (every epoch) and `unet.pt` (at the end); checked writable first
-             path=None, # a set in the Tiny ImageNet layout; default `dataset_path()`
-             config:SuperresConfig=None, # epochs, batch size, lr, crops, widths, perceptual loss; default `SuperresConfig()`, full scale
-             encoder:nn.Module=None, # a trained classifier: the down path starts from its `layers`, frozen for the first epoch
-             resume=False, # continue from `out/checkpoint.pt`, with the same config
-             device=None, # default `default_device()`; under `torchrun`, this rank's GPU
-             **changes, # fields of `SuperresConfig` to change, e.g. `epochs=1`
+def superres(out, # directory for checkpoint.pt (every epoch) and unet.pt (at the end); checked writable first
+             path=None, # a set in the Tiny ImageNet layout; default dataset_path()
+             config:SuperresConfig=None, # epochs, batch size, lr, crops, widths, perceptual loss; default SuperresConfig(), full scale
+             encoder:nn.Module=None, # a trained classifier: the down path starts from its layers, frozen for the first epoch
+             resume=False, # continue from out/checkpoint.pt, with the same config
+             device=None, # default default_device(); under torchrun, this rank's GPU
+             **changes, # fields of SuperresConfig to change, e.g. epochs=1
             ) -> Path:
     "Train a `TinyUNet` on `path` as `tinyimagenet superres` does; return the path of the saved `unet.pt` (rank 0 writes it)."
     config = (config or SuperresConfig()).changed(**changes)
