@@ -25,7 +25,7 @@ private mount namespace); without it those tries use a fallback or are skipped, 
 Relies on: tinyimagenet.data.make_synthetic_tiny_imagenet, tiny_imagenet, TinyImageNet; tinyimagenet.files.save_state,
 load_state; tinyimagenet.classify.load_model; tinyimagenet.unet.load_unet; tinyimagenet.cli.main; the CLI itself.
 """
-import argparse, fnmatch, hashlib, http.server, io, json, os, random, re, resource, shutil, signal, socket, stat
+import argparse, fnmatch, hashlib, http.server, io, json, os, random, re, resource, shlex, shutil, signal, socket, stat
 import subprocess, sys, tempfile, threading, time, zipfile
 from dataclasses import dataclass
 from functools import cached_property
@@ -1260,6 +1260,92 @@ def _(t):
 
 # ---------------------------------------------------------------------------------------------------------------------
 # Running the audit
+
+# --- Issue 23: the command ----------------------------------------------------------------------------------------------
+G = 'Issue 23: the command'
+
+@case(G, 'writes-over-inputs')
+def _(t):
+    "evaluate --per-class aimed at another run's model file; upscale of a.png into a folder whose a_2x.png is also an input: refused, kept."
+    copy_run(fx.run, t/'other'); shutil.copy(fx.pic, t/'a.png'); shutil.copy(fx.pic, t/'a_2x.png')
+    keep = snapshot(t/'other'/'model.pt', t/'a_2x.png')
+    return [refused(cli(t, 'evaluate', fx.model, '--per-class', t/'other'/'model.pt'), 1, 'model.pt', keep=keep),
+            refused(cli(t, 'upscale', fx.unet, t/'a.png', t/'a_2x.png', '--out', t), 1, 'a_2x.png', keep=keep)]
+
+@case(G, 'one-run-per-out')
+def _(t):
+    "A second train and a superres into the --out of a running train (even with --force): refused naming its process."
+    first = Proc([*ENTRY, 'train', *SYN, '--width', '0.125', '--bs', '8', '--epochs', '50', '--data', fx.data, '--out', t/'busy'], t)
+    while not (t/'busy'/'.tinyimagenet.pid').exists() and first.p.poll() is None: time.sleep(0.05)
+    tries = [refused(train(t, '--force', out=t/'busy'), 1, 'in use', str(first.p.pid)), refused(superres(t, '--force', out=t/'busy'), 1, 'in use')]
+    os.killpg(first.p.pid, signal.SIGKILL); first.finish()
+    return tries + [works(train(t, '--force', out=t/'busy'))]  # the lock dies with its process
+
+@case(G, 'interrupted-runs')
+def _(t):
+    "SIGINT to train and SIGTERM to superres once a checkpoint exists: one line naming the kept checkpoint and --resume; 130 and 143."
+    tries = []
+    for argv, sig, code in [(['train', *SYN, '--width', '0.125', '--bs', '8', '--epochs', '50', '--data', fx.data, '--out', t/'int'], signal.SIGINT, 130),
+                            (['superres', *SYN, '--bs', '8', '--epochs', '50', '--data', fx.data, '--out', t/'term'], signal.SIGTERM, 143)]:
+        p = Proc([*ENTRY, *argv], t)
+        while not (Path(argv[-1])/'checkpoint.pt').exists() and p.p.poll() is None: time.sleep(0.05)
+        time.sleep(0.5); p.p.send_signal(sig)
+        r = p.finish()
+        ok = r.code == code and len(r.errors) == 1 and 'is kept' in r.last and '--resume' in r.last
+        tries.append(Outcome('clear', r) if ok else Outcome('unclear', r, f'exit {r.code}: {r.last}'))
+    return tries
+
+@case(G, 'values-out-of-range')
+def _(t):
+    "--lr 1e308 and --lr 11 (superres's too): refused by the parser naming --lr."
+    return [refused(train(t, '--lr', '1e308'), 2, '--lr'), refused(train(t, '--lr', '11'), 2, '--lr'), refused(superres(t, '--lr', '1e308'), 2, '--lr')]
+
+@case(G, 'out-broken-link')
+def _(t):
+    "--out a dangling symlink, for train and for upscale: one line saying it is a broken link."
+    (t/'link').symlink_to(t/'nowhere'); (t/'link2').symlink_to(t/'nowhere2')
+    return [refused(train(t, out=t/'link'), 1, 'broken link'), refused(cli(t, 'upscale', fx.unet, fx.pic, '--out', t/'link2'), 1, 'broken link')]
+
+@case(G, 'resume-other-command')
+def _(t):
+    "train --resume in a superres run's folder and superres --resume in a train run's: one line naming the command that wrote it."
+    copy_run(fx.unet_run, t/'unet'); copy_run(fx.run, t/'run')
+    return [refused(train(t, '--resume', out=t/'unet'), 1, 'tinyimagenet superres'), refused(superres(t, '--resume', out=t/'run'), 1, 'tinyimagenet train')]
+
+@case(G, 'data-folder-without-set')
+def _(t):
+    "--data an empty folder (and one with other files) for the default tiny-imagenet: refused before any download; nothing written."
+    (t/'empty').mkdir(); (t/'other').mkdir(); (t/'other'/'notes.txt').write_text('x')
+    tries = [refused(cli(t, 'train', '--data', d, '--out', t/f'out-{d.name}'), 1, 'wnids.txt') for d in (t/'empty', t/'other')]
+    return tries + [works(Run([], 0, '', '', 0), [p.name for p in (t/'empty').iterdir()] == [] and not (t/'out-empty').exists(), 'left files behind')]
+
+@case(G, 'closed-pipe-and-names')
+def _(t):
+    "predict | head -1 on 200 pictures: quiet; a picture named with a character an ASCII terminal lacks: printed escaped, exit 0."
+    for i in range(200): shutil.copy(fx.pic, t/f'p{i:03d}.png')
+    r = run(['bash', '-c', f'{shlex.join([*ENTRY, "predict", str(fx.model)])} {t}/p*.png | head -1'], t)
+    shutil.copy(fx.pic, t/'café.png')
+    a = cli(t, 'predict', fx.model, t/'café.png', env=env(PYTHONIOENCODING='ascii'))
+    return [works(r, r.err.strip() == '' and r.out.count('\n') == 1, f'stderr: {r.last}'), works(a, 'caf\\xe9' in a.out, 'name not escaped')]
+
+@case(G, 'terminal-escapes-from-files')
+def _(t):
+    "A checksum-valid model file whose class names carry ANSI escapes (title, clear screen): predict and interpret print them escaped."
+    lib(t, 'from tinyimagenet.classify import load_model, save_model; from tinyimagenet.config import TrainConfig\n'
+           'm, meta = load_model(args[0])\n'
+           'words = [w + ("\\x1b]0;pwned\\x07" if i % 2 else "\\x1b[2J") for i, w in enumerate(meta["words"])]\n'
+           'save_model(args[1], m, TrainConfig.from_dict(meta["config"]), meta["classes"], meta["data"], words)', fx.model, t/'evil.pt')
+    p = cli(t, 'predict', t/'evil.pt', fx.pic, '--top', '10')
+    i = cli(t, 'interpret', t/'evil.pt', '--out', t/'interp')
+    return [works(r, '\x1b' not in r.out + r.err and '\\x1b' in r.out, 'escape reached the terminal') for r in (p, i)]
+
+@case(G, 'failed-run-leaves-no-out')
+def _(t):
+    "train and superres refused after --out was checked (a missing --data set; a --bs larger than the set): no empty --out left."
+    tries = []
+    for r, out, name in [(train(t, data=t/'missing', out=t/'o1'), t/'o1', 'no such folder'), (train(t, '--bs', '100000', out=t/'o2'), t/'o2', '--bs')]:
+        tries.append(Outcome('unclear', r, f'empty {out.name} left behind') if out.exists() else refused(r, 1, name))
+    return tries
 
 def main():
     global TMP, ENV, fx
