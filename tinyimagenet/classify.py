@@ -43,12 +43,14 @@ class Recipe:
     build: Callable # `build(n_classes, width) -> nn.Module`, a fresh network
     lr: float = 1e-2 # peak learning rate of the one-cycle schedule, unless the run's config gives one
     reestimate_bn: bool = False # re-estimate BatchNorm statistics before each evaluation (`ReestimateBNCB`)
+    wd: float = 0.01 # AdamW's decoupled weight decay, unless the run's config gives one (torch's default)
+    wd_bn_bias: bool = True # decay norms, biases and the network's `no_weight_decay()` too, as the seed did; False spares them
 
 recipes = {}  # name -> Recipe: what `register_recipe` registered, and the installed recipes asked for so far
 
 def register_recipe(name:str, # what fit_recipe, model files and --model call it
                     build:Callable, # build(n_classes, width) -> nn.Module
-                    **settings, # Recipe's other fields: lr, reestimate_bn
+                    **settings, # Recipe's other fields: lr, reestimate_bn, wd, wd_bn_bias
                    ) -> Recipe:
     "Register the recipe `name`, replacing one of the same name; return it."
     known = [f for f in Recipe.__dataclass_fields__ if f not in ('name', 'build')]
@@ -215,10 +217,14 @@ def resolved(config:TrainConfig, # a config whose lr, speed switches or compile 
              device, # the training device
              n_images:int, # training images per epoch
             ) -> TrainConfig:
-    "`config` with what it leaves to `None` decided: the recipe's learning rate, the device's speed switches, `compile_default`."
-    fast = speedups(device, **{name: getattr(config, name) for name in speedup_fields})
-    return config.changed(lr=config.lr or get_recipe(config.model).lr, **fast._asdict(),
-                          compile=compile_default(device, config.epochs * n_images) if config.compile is None else config.compile)
+    "`config` with what it leaves to `None` decided: the recipe's learning rate and weight decay, the device's speed switches, `compile_default`."
+    fast, recipe = speedups(device, **{name: getattr(config, name) for name in speedup_fields}), get_recipe(config.model)
+    config = config.changed(lr=config.lr or recipe.lr, wd=recipe.wd if config.wd is None else config.wd, **fast._asdict(),
+                            compile=compile_default(device, config.epochs * n_images) if config.compile is None else config.compile)
+    if config.lr * config.wd >= 1:  # each step multiplies a decayed weight by 1 - lr * wd
+        raise ValueError(f'lr={config.lr:g} with wd={config.wd:g}: AdamW multiplies the weights by 1 - lr * wd = {1 - config.lr * config.wd:g} '
+                         f'at every step, which erases them; keep lr * wd well below 1 (e.g. wd={0.1 / config.lr:g})')
+    return config
 
 def fit_recipe(dls, # DataLoaders, e.g. get_dls(config); training batches must all have one size for compile (drop_last)
                config:TrainConfig=None, # default TrainConfig(); changes are applied to it
@@ -242,7 +248,8 @@ def fit_recipe(dls, # DataLoaders, e.g. get_dls(config); training batches must a
     cbs = [*([ReestimateBNCB(config.bn_images)] if recipe.reestimate_bn else []), *([EagerEvalCB()] if config.compile else []),
            *([CheckpointCB(checkpoint, resume, {**config.as_dict(), **(settings or {})})] if checkpoint is not None else []), *extra_cbs]
     fast = speedups(on, **{name: getattr(config, name) for name in speedup_fields})
-    learn = train(model, dls, config.lr, config.epochs, cbs, plot=plot, device=device, speedups=fast)
+    learn = train(model, dls, config.lr, config.epochs, cbs, plot=plot, device=device, speedups=fast, wd=config.wd,
+                  wd_bn_bias=recipe.wd_bn_bias)
     learn.config = config  # as it ran, for `save_model`
     return learn
 

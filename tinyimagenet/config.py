@@ -30,10 +30,11 @@ def knob(default, # the value at full scale (Tiny ImageNet)
          choices=None, # the values it may take (a name's), checked when a config is made
          positive=False, # a number that must be finite and above 0 (None allowed where the default is None)
          maximum=None, # the largest value that makes sense, if there is one
+         minimum=None, # the smallest, for a number that may be 0 or below (None allowed where the default is None)
          flag:dict=None, # more argparse.add_argument arguments, or False for a field the command line does not offer
         ):
     "A config field with its full-scale default, its small-set value and its help."
-    meta = dict(help=help, choices=choices, positive=positive, maximum=maximum, flag={} if flag is None else flag)
+    meta = dict(help=help, choices=choices, positive=positive, maximum=maximum, minimum=minimum, flag={} if flag is None else flag)
     if small is not _UNSET: meta['small'] = small
     return field(default=default, metadata=meta)
 
@@ -48,6 +49,9 @@ class Config:
             if meta.get('positive') and value is not None and not (isinstance(value, (int, float)) and not isinstance(value, bool)
                                                                     and math.isfinite(value) and value > 0):
                 raise ValueError(f'{type(self).__name__}.{f.name}={value!r}: it must be a finite number above 0')
+            if meta.get('minimum') is not None and value is not None and not (
+                    isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value) and value >= meta['minimum']):
+                raise ValueError(f'{type(self).__name__}.{f.name}={value!r}: it must be a finite number of at least {meta["minimum"]:g}')
             if meta.get('maximum') is not None and value is not None and value > meta['maximum']:
                 raise ValueError(f'{type(self).__name__}.{f.name}={value!r}: it can be at most {meta["maximum"]:g}')
 
@@ -76,6 +80,8 @@ class TrainConfig(Config):
     bs: int = knob(512, 'batch size over all processes', small=64, positive=True)
     lr: float = knob(None, "peak learning rate of the one-cycle schedule, at most 10 (default: the recipe's)", positive=True,
                      maximum=10)  # AdamW moves each weight by about lr per step: far beyond 10 the weights are noise, and 1e308 overflows
+    wd: float = knob(None, "AdamW's decoupled weight decay; the recipe says which parameters it spares (default: the recipe's)",
+                     minimum=0)
     width: float = knob(1., 'multiplies every channel count of the network', small=0.25, positive=True)
     augment: str = knob('trivial', 'trivial: pad/crop/flip + TrivialAugmentWide; basic: pad/crop/flip + random erasing; none',
                         choices=tuple(augmentations))

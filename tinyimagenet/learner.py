@@ -6,7 +6,7 @@
 __all__ = ['events', 'CancelFitException', 'CancelEpochException', 'CancelBatchException', 'Callback', 'is_main_process',
            'Learner', 'NonFiniteLossError', 'NonFiniteGuardCB', 'setup_device', 'unwrap', 'model_device', 'DeviceCB',
            'MetricsCB', 'ProgressCB', 'BatchSchedulerCB', 'Speedups', 'speedups', 'MixedPrecisionCB', 'GradientClipCB',
-           'FreezeCB', 'adamw', 'train', 'save_network', 'load_network', 'CheckpointCB']
+           'FreezeCB', 'param_groups', 'adamw', 'train', 'save_network', 'load_network', 'CheckpointCB']
 
 # %% ../nbs/02_learner.ipynb #6bd7a084
 import os, sys, threading, time, warnings
@@ -391,9 +391,24 @@ class FreezeCB(Callback):
         if isinstance(self._part(learn), nn.Module): self._part(learn).requires_grad_(True)
 
 # %% ../nbs/02_learner.ipynb #cc41e596
-def adamw(params, lr, fused=None):
+def param_groups(model:nn.Module,
+                 wd:float, # decoupled weight decay for the decayed group
+                 wd_bn_bias=False, # decay every parameter, norms and biases too, as torch's AdamW does by default
+                ) -> list:
+    "`model`'s parameters as optimizer groups: decayed by `wd`, and exempt: norms' weights, biases and `model.no_weight_decay()`'s."
+    model = unwrap(model)
+    named = dict(model.named_parameters())
+    if wd_bn_bias: return [{'params': list(named.values()), 'weight_decay': wd}]
+    exempt = set(model.no_weight_decay()) if hasattr(model, 'no_weight_decay') else set()  # names, as timm's models give them
+    if unknown := exempt - set(named): raise ValueError(f'{type(model).__name__}.no_weight_decay() names parameters it does not have: {sorted(unknown)}')
+    skip = {n for n, p in named.items() if p.ndim <= 1 or n in exempt}  # a norm's weight or any bias is a vector
+    return [{'params': [p for n, p in named.items() if n not in skip], 'weight_decay': wd},
+            {'params': [p for n, p in named.items() if n in skip], 'weight_decay': 0.}]
+
+def adamw(params, lr, fused=None,
+          wd=0.01): # decoupled weight decay (torch's default), for parameters or groups that do not set their own
     "AdamW as the seed uses it: `eps=1e-5`; `fused=True` updates all parameters in one kernel."
-    return torch.optim.AdamW(params, lr, eps=1e-5, fused=fused)
+    return torch.optim.AdamW(params, lr, eps=1e-5, weight_decay=wd, fused=fused)
 
 class _OutputCountCB(Callback):
     "Before the first step: refuse a model whose number of outputs differs from the number of classes."
@@ -412,7 +427,9 @@ def train(model:nn.Module,
           metrics=None, # torcheval metrics by name; default: accuracy over dls.classes
           plot=True, # the live loss plot (Jupyter), or its title; a redraw can cost more than a tiny model's batches
           device=None, # default default_device(); under torchrun, this rank's GPU
-          speedups:Speedups=None): # default speedups(device): on CUDA, bf16, channels_last, cudnn.benchmark and fused AdamW
+          speedups:Speedups=None, # default speedups(device): on CUDA, bf16, channels_last, cudnn.benchmark and fused AdamW
+          wd=0.01, # AdamW's decoupled weight decay
+          wd_bn_bias=True): # decay norms, biases and `model.no_weight_decay()` too (the seed's AdamW: torch's default) or exempt them
     "Train `model` with AdamW and OneCycleLR, showing the metrics and loss; return the `Learner`."
     device_cb = DeviceCB(device)
     fast = _default_speedups(device_cb.device) if speedups is None else speedups
@@ -424,7 +441,8 @@ def train(model:nn.Module,
     amp = [MixedPrecisionCB(enabled=True)] if fast.amp and not any(isinstance(cb, MixedPrecisionCB) for cb in extra_cbs) else []
     cbs = [device_cb, *checks, MetricsCB(**metrics), ProgressCB(plot=plot), BatchSchedulerCB(sched), *amp, *extra_cbs]
     if fast.channels_last: model = model.to(memory_format=torch.channels_last)
-    learn = Learner(model, dls, loss_func, lr=lr, cbs=cbs, opt_func=partial(adamw, fused=fast.fused or None))
+    def opt_func(params, lr): return adamw(param_groups(model, wd, wd_bn_bias), lr, fused=fast.fused or None)  # groups made afresh each fit
+    learn = Learner(model, dls, loss_func, lr=lr, cbs=cbs, opt_func=opt_func)
     benchmark = torch.backends.cudnn.benchmark
     torch.backends.cudnn.benchmark = benchmark or fast.cudnn_benchmark
     try: learn.fit(n_epochs)

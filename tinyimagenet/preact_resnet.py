@@ -44,6 +44,12 @@ class TinyImageResNet(nn.Module):
     def features(self, x): return self.layers(x)
     def forward(self, x): return self.lin_norm(self.lin(self.drop(self.flatten(self.pool(self.features(x))))))
 
+    zero_branches = False  # whether `kaiming` zeroed the branch ends
+    def no_weight_decay(self) -> list:
+        "What weight decay spares besides norms and biases (`param_groups`): the branch ends, if they started at zero."
+        ends = {id(conv) for conv in branch_ends(self)} if self.zero_branches else set()
+        return [f'{name}.weight' for name, m in self.named_modules() if id(m) in ends]
+
     @classmethod
     def kaiming(cls, *args,
                 leak=0.1, # negative slope of GeneralReLU
@@ -54,6 +60,7 @@ class TinyImageResNet(nn.Module):
         model.apply(partial(init_leaky_weights, leak=leak))
         if zero_branches:
             for conv in branch_ends(model): nn.init.zeros_(conv.weight)
+        model.zero_branches = zero_branches
         return model
 
 class TinyImagePreactivationResNet(TinyImageResNet):
