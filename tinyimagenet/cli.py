@@ -533,7 +533,10 @@ Without --encoder the UNet starts from scratch with the widths of the seed's cla
 
 On the small sets (--dataset photos, fashion-mnist or synthetic) it trains a small UNet
 ({_sr_small.nfs[0]} to {_sr_small.nfs[-1]} channels) on {_sr_small.crop}x{_sr_small.crop} crops: a few minutes on a 2-core CPU. Validation always
-uses whole 64x64 images.
+uses whole 64x64 images. The inputs are 32x32 pictures rounded to whole values 0-255, as
+`tinyimagenet upscale` reads them. PSNR is 10 log10(255^2 / MSE), with the mean squared error of the
+whole validation set (not a mean of per-image PSNRs), on the output's pixels rounded as upscale writes
+them; SSIM is scored on the same pixels.
 
 A checkpoint is written to OUT/checkpoint.pt after every epoch; at the end the UNet to OUT/unet.pt
 (`tinyimagenet upscale OUT/unet.pt IMAGE...` uses it) and each epoch's PSNR and SSIM, beside
