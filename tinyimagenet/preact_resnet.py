@@ -154,7 +154,7 @@ register_recipe('preact', _at_width(preact_model), lr=1e-2, reestimate_bn=True) 
 register_recipe('seed', _at_width(get_model), lr=0.1)
 register_recipe('postact', _at_width(postact_model), lr=0.1)
 
-# %% ../nbs/03_preact_resnet.ipynb #28d6c60e
+# %% ../nbs/03_preact_resnet.ipynb #145ff4f7
 study_recipe = dict(net='preact', lr=0.1, zero_branches=False, always_idconv=True, wd=0.01, wd_bn_bias=True, evaluated='running')
 _recommended = dict(zero_branches=True, lr=0.01, evaluated='reestimated', always_idconv=False)
 study_arms = {  # arm -> (what it is, what it changes in the seed's recipe, `study_recipe`)
