@@ -1,5 +1,7 @@
 """The pre-activation study of chapter 03 on all of Fashion-MNIST: every arm of `study_arms`, several seeds, one CSV row per
-arm, seed and epoch (`run_study`). Usage: `python benchmarks/preact_study.py` (27 minutes on the project's 2-core CPU, 2026-12-03)."""
+arm, seed and epoch (`run_study`). Arms that differ only in how they are evaluated share their training runs (`study_groups`, the
+column `trained_as`): arm d is arm a's runs read with re-estimated statistics, since training-mode BatchNorm never reads the running
+ones. Usage: `python benchmarks/preact_study.py` (27 minutes on the project's 2-core CPU, 2026-12-03)."""
 import argparse, csv, io, multiprocessing, os, platform, signal, sys, tempfile, time
 from pathlib import Path
 
