@@ -16,16 +16,17 @@ from .config import SuperresConfig, TrainConfig, datasets, is_small
 class CommandError(Exception):
     "A problem with the user's input or files, reported in one line without a traceback; the command exits with status 1."
 
-def _number(kind, maximum=None):
-    "An argparse type: a finite, positive `kind` (`int` or `float`), at most `maximum` if given."
+def _number(kind, maximum=None, minimum=None):
+    "An argparse type: a finite `kind` (`int` or `float`), positive or at least `minimum`, at most `maximum` if given."
     def parse(text):
         try: value = kind(text)
         except ValueError: raise argparse.ArgumentTypeError(f'{text!r} is not a number') from None
         if not math.isfinite(value): raise argparse.ArgumentTypeError(f'{text} is not a finite number')
-        if value <= 0: raise argparse.ArgumentTypeError(f'{text} is not positive')
+        if minimum is None and value <= 0: raise argparse.ArgumentTypeError(f'{text} is not positive')
+        if minimum is not None and value < minimum: raise argparse.ArgumentTypeError(f'{text} is less than {minimum:g}, the least it can be')
         if maximum is not None and value > maximum: raise argparse.ArgumentTypeError(f'{text} is more than {maximum:g}, the most it can be')
         return value
-    parse.__name__ = f'positive {kind.__name__}'
+    parse.__name__ = f'positive {kind.__name__}' if minimum is None else kind.__name__
     return parse
 
 _positive_int, _positive_float = _number(int), _number(float)
@@ -235,7 +236,7 @@ def _prepare_out(args, model_file) -> list:
     if first_machine and run and not (args.resume or args.force):
         raise CommandError(f'{args.out} already holds a run ({", ".join(p.name for p in run)}): pass --resume to continue it, '
                            '--force to delete it and start over, or another --out')
-    _writable(args.out, '--out')
+    if first_machine: _writable(args.out, '--out')  # the other machines' processes write nothing: no empty folder there
     _lock(args.out)
     return run
 
@@ -281,7 +282,7 @@ def _add_config_flags(p, config_cls, skip=()):
         flag, kwargs = f"--{f.name.replace('_', '-')}", dict(default=None, help=_flag_help(f), **f.metadata['flag'])
         if f.type is bool: kwargs['action'] = argparse.BooleanOptionalAction if f.default is None else 'store_true'
         elif 'nargs' not in kwargs:
-            kwargs['type'] = _seed_int if f.name == 'seed' else _number(f.type, f.metadata.get('maximum')) if f.type in (int, float) else f.type
+            kwargs['type'] = _seed_int if f.name == 'seed' else _number(f.type, f.metadata.get('maximum'), f.metadata.get('minimum')) if f.type in (int, float) else f.type
             if f.metadata['choices']: kwargs['choices'] = f.metadata['choices']
         if 'const' not in kwargs: p.add_argument(flag, **kwargs); continue
         either = p.add_mutually_exclusive_group()  # a flag with an optional value (`--compile [MODE]`) also gets its --no- form
@@ -326,8 +327,10 @@ with 4 GPUs each:
       -m tinyimagenet.cli train --out OUT ...
 with HOST the first machine's address (any free port). Every machine needs the data: the
 same --dataset/--data (a shared folder, or a copy with its cache); OUT is written on the
-machine of rank 0, and --resume reads it there (resume with as many processes in all).
-Only rank 0 prints.
+machine of rank 0, and --resume reads it there (resume with as many processes in all): c10d
+may give rank 0 to another machine at the next launch, so resume with fixed node ranks
+(--node-rank K --master-addr HOST --master-port PORT instead of --rdzv-*) or keep OUT in a
+folder all machines share. Only rank 0 prints.
 
 {_exit_help}"""
 
@@ -365,7 +368,8 @@ def _run_train(args):
     dls = _batches(lambda: get_dls(config, root, device))
     if not len(dls.train):
         raise CommandError(f'--bs {config.bs} is more than the {len(dls.train.x):,} training images of {root}: pass a smaller --bs')
-    config = resolved(config, device, len(dls.train.x))
+    try: config = resolved(config, device, len(dls.train.x))
+    except ValueError as e: raise CommandError(str(e)) from None  # e.g. an lr and a wd that erase the weights
     speed = [f.metadata['help'].split(' (default')[0] for f in dataclasses.fields(config) if f.type is bool and f.default is None and getattr(config, f.name)]
     compiled = {False: '', 'default': ', compiled'}.get(config.compile, f', compiled ({config.compile})')
     _start_over(args, old_run)
