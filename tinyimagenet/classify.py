@@ -343,17 +343,24 @@ class Interpretation:
         n = len(self.words)
         return torch.bincount(self.targets * n + self.preds, minlength=n * n).view(n, n)
 
+    def class_accuracy(self) -> list:
+        "(accuracy, number of images) of each class, in the classes' order; the accuracy is nan for a class without images."
+        cm = self.confusion_matrix()
+        return [(cm[i, i].item() / n if (n := cm[i].sum().item()) else float('nan'), n) for i in range(len(self.words))]
+
     def per_class_accuracy(self) -> list:
         "(name, accuracy, number of images) per class, worst first."
-        cm = self.confusion_matrix()
-        rows = [(w, (cm[i, i] / cm[i].sum()).item() if cm[i].sum() else float('nan'), cm[i].sum().item()) for i, w in enumerate(self.words)]
-        return sorted(rows, key=lambda r: r[1])
+        return sorted(((w, acc, n) for w, (acc, n) in zip(self.words, self.class_accuracy())), key=lambda r: r[1])
+
+    def confused_pairs(self, n=10) -> list:
+        "The `n` most frequent mistakes as (true class, predicted class, count), classes by index, most frequent first."
+        cm = self.confusion_matrix().fill_diagonal_(0)
+        counts, idx = cm.flatten().topk(min(n, cm.numel()))
+        return [(i // len(self.words), i % len(self.words), c) for c, i in zip(counts.tolist(), idx.tolist()) if c]
 
     def most_confused(self, n=10) -> list:
         "The `n` most frequent mistakes as (true name, predicted name, count), most frequent first."
-        cm = self.confusion_matrix().fill_diagonal_(0)
-        counts, idx = cm.flatten().topk(min(n, cm.numel()))
-        return [(self.words[i // len(self.words)], self.words[i % len(self.words)], c) for c, i in zip(counts.tolist(), idx.tolist()) if c]
+        return [(self.words[i], self.words[j], c) for i, j, c in self.confused_pairs(n)]
 
     def plot_confusion_matrix(self, title=None, max_classes=30):
         "The confusion matrix as a picture (for at most `max_classes` classes: beyond that, read `most_confused`)."

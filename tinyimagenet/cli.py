@@ -439,9 +439,9 @@ def _run_evaluate(args):
     print(f"{args.model}: top-1 {accs['top1']:.4f}  top-5 {accs['top5']:.4f}  ({len(valid.x)} validation images in {root}"
           f"{', flip TTA' if args.tta else ''})")
     if args.per_class:
-        cm = Interpretation(model, valid, meta['words'], tta=args.tta).confusion_matrix()
-        rows = sorted(((wnid, word, round(cm[i, i].item() / n, 4) if (n := cm[i].sum().item()) else float('nan'), n)
-                       for i, (wnid, word) in enumerate(zip(meta['classes'], meta['words']))), key=lambda r: r[2])
+        accuracy = Interpretation(model, valid, meta['words'], tta=args.tta).class_accuracy()
+        rows = sorted(((wnid, word, round(acc, 4), n) for wnid, word, (acc, n) in zip(meta['classes'], meta['words'], accuracy)),
+                      key=lambda r: r[2])
         _write_csv(args.per_class, [('wnid', 'class', 'accuracy', 'images'), *rows])
         print(f'accuracy per class written to {args.per_class}')
     return 0
@@ -517,10 +517,7 @@ def _run_interpret(args):
     written = [files['confusion_matrix.csv']]
     if len(wnids) <= 30: save(interp.plot_confusion_matrix(title=f'{args.model}: validation, {root}'), files['confusion_matrix.png']); written.append(files['confusion_matrix.png'])
     save(interp.plot_top_losses(args.top, title=f'{args.model}: highest-loss validation images'), files['top_losses.png'])
-    off = cm.clone().fill_diagonal_(0)
-    counts, idx = off.flatten().topk(min(args.top, off.numel()))
-    pairs = [(wnids[i // len(wnids)], words[i // len(wnids)], wnids[i % len(wnids)], words[i % len(wnids)], c)
-             for c, i in zip(counts.tolist(), idx.tolist()) if c]
+    pairs = [(wnids[i], words[i], wnids[j], words[j], c) for i, j, c in interp.confused_pairs(args.top)]
     _write_csv(files['most_confused.csv'], [('true wnid', 'true class', 'predicted wnid', 'predicted class', 'count'), *pairs])
     written += [files['top_losses.png'], files['most_confused.csv']]
     correct = cm.diagonal().sum().item()
