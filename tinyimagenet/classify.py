@@ -28,8 +28,8 @@ from . import augment
 from .config import TrainConfig, augmentations, speedup_fields
 from .core import default_device
 from .data import DeviceDataLoader, get_imagenet_dls, preprocess, read_picture
-from .learner import (Callback, CheckpointCB, MixedPrecisionCB, load_network, model_device, save_network, setup_device, speedups,
-                                  train, unwrap)
+from .learner import (Callback, CheckpointCB, MixedPrecisionCB, _world, load_network, model_device, per_process_bs,
+                                  save_network, setup_device, speedups, train, unwrap)
 from torcheval.metrics import MulticlassAccuracy
 from torcheval.metrics.toolkit import sync_and_compute
 
@@ -86,8 +86,6 @@ def build_model(name:str, # a recipe's name
     return get_recipe(name).build(n_classes, width)
 
 # %% ../nbs/02c_classify.ipynb #53fc765e
-def _world() -> int: return dist.get_world_size() if dist.is_initialized() else 1
-
 def batchnorms(model:nn.Module) -> list:
     "Every BatchNorm layer of `model`."
     return [m for m in model.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
@@ -209,8 +207,7 @@ def get_dls(config:TrainConfig, # its bs (over all processes) and augment are us
            ):
     "`get_imagenet_dls` for `config`: this process's share of the batch (under `torchrun`, with the process group joined), training images augmented by `config.augment`."
     device = setup_device(device)  # under torchrun: joins the process group, so that `_world()` counts the processes
-    if config.bs % _world(): raise ValueError(f'bs={config.bs} cannot be split evenly over {_world()} processes: use a multiple of {_world()}')
-    return get_imagenet_dls(bs=config.bs // _world(), training_preprocessor=getattr(augment, augmentations[config.augment]),
+    return get_imagenet_dls(bs=per_process_bs(config.bs), training_preprocessor=getattr(augment, augmentations[config.augment]),
                             path=path, device=device)
 
 def resolved(config:TrainConfig, # a config whose lr, speed switches or compile may be None

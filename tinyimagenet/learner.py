@@ -6,7 +6,8 @@
 __all__ = ['events', 'CancelFitException', 'CancelEpochException', 'CancelBatchException', 'Callback', 'is_main_process',
            'Learner', 'NonFiniteLossError', 'NonFiniteGuardCB', 'setup_device', 'unwrap', 'model_device', 'DeviceCB',
            'MetricsCB', 'ProgressCB', 'BatchSchedulerCB', 'Speedups', 'speedups', 'MixedPrecisionCB', 'GradientClipCB',
-           'FreezeCB', 'param_groups', 'adamw', 'train', 'save_network', 'load_network', 'CheckpointCB']
+           'FreezeCB', 'param_groups', 'adamw', 'train', 'save_network', 'load_network', 'per_process_bs',
+           'CheckpointCB']
 
 # %% ../nbs/02_learner.ipynb #6bd7a084
 import os, sys, threading, time, warnings
@@ -481,6 +482,11 @@ def _plain(settings) -> dict:
     return {k: str(v) if isinstance(v, os.PathLike) else v for k, v in (settings or {}).items()}
 
 def _world() -> int: return dist.get_world_size() if dist.is_initialized() else 1
+
+def per_process_bs(bs:int) -> int:
+    "This process's share of the batch size `bs` of all processes together; refused unless the processes split it evenly."
+    if bs % _world(): raise ValueError(f'bs={bs} cannot be split evenly over {_world()} processes: use a multiple of {_world()}')
+    return bs // _world()
 
 def _rng_states() -> list:
     "The RNG states of every rank, in rank order (each rank draws its own augmentations and dropout); every rank must call it."

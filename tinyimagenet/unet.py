@@ -16,7 +16,6 @@ from pathlib import Path
 import matplotlib.pyplot as plt
 import numpy as np
 import torch
-import torch.distributed as dist
 import torch.nn.functional as F
 from PIL import Image
 from torch import nn
@@ -27,8 +26,8 @@ from .blocks import PreactivationConv, PreactivationResidualConv, init_leaky_wei
 from .core import check_writable, write_atomically
 from .data import DataLoaders, EmptyClassWarning, dataset_path, denorm, get_imagenet_dls, preprocess, read_picture
 from .metrics import StructuralSimilarity
-from .learner import (Callback, CheckpointCB, FreezeCB, Learner, is_main_process, load_network, model_device, save_network,
-                                  setup_device, train, unwrap)
+from .learner import (Callback, CheckpointCB, FreezeCB, Learner, is_main_process, load_network, model_device,
+                                  per_process_bs, save_network, setup_device, train, unwrap)
 from .preact_resnet import TinyImagePreactivationResNet, TinyImageResNet, residual_blocks, seed_n_blocks, seed_nfs
 from torcheval.metrics import PeakSignalNoiseRatio  # after the learner, which imports torcheval without its deprecation warning
 
@@ -284,12 +283,11 @@ def superres(out, # directory for checkpoint.pt (every epoch) and unet.pt (at th
     if config.perceptual and encoder is None:
         raise ValueError("The perceptual loss compares a classifier's activations: give a trained classifier (--encoder MODEL).")
     out, device = check_writable(out), setup_device(device)  # under torchrun, the process group is joined here
-    world = dist.get_world_size() if dist.is_initialized() else 1
-    if config.bs % world: raise ValueError(f'bs={config.bs} cannot be split evenly over {world} processes: use a multiple of {world}')
+    bs = per_process_bs(config.bs)  # this process's share
     root = Path(path) if path is not None else dataset_path()
     model = TinyUNet(*unet_widths(config)) if encoder is None else TinyUNet.from_classifier(encoder)
     settings = {**config.as_dict(), 'data': str(root.resolve()), 'encoder': encoder is not None, **model.config}
     cbs = [CheckpointCB(out/'checkpoint.pt', resume=resume, settings=settings), *([] if encoder is None else [FreezeCB('down', n_epochs=1)])]
-    train(model, get_superres_dls(config.bs // world, config.crop, root, device), config.lr, config.epochs, cbs,  # bs: of all processes
+    train(model, get_superres_dls(bs, config.crop, root, device), config.lr, config.epochs, cbs,
           FeatureLoss(encoder.layers) if config.perceptual else F.mse_loss, superres_metrics(), plot=False, device=device)
     return save_unet(model, out/'unet.pt') if is_main_process() else out/'unet.pt'
