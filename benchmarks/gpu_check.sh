@@ -35,7 +35,10 @@
 # fastprogress is pinned to 1.0.3 there: later versions import python-fasthtml and its many dependencies.
 #
 # Test it here first, every step at tiny scale on the CPU (5 to 7 minutes on the 2-core machine shared with other work):
-#     GPU_CHECK_TINY=1 OUT=/tmp/gpu_check bash benchmarks/gpu_check.sh [experiments]
+#     GPU_CHECK_TINY=1 OUT=/tmp/gpu_check bash benchmarks/gpu_check.sh [experiments|study]
+#
+# `bash benchmarks/gpu_check.sh study` runs the pre-activation study at the seed's own scale (chapter 03), within 8 minutes: run it
+# first when a GPU is lent, and copy its rows (preact_study_seed.csv, under files_at) to nbs/study/.
 set -euo pipefail
 export PYTHONUNBUFFERED=1  # output reaches the log as it happens, also from a step that is then killed
 cd "$(dirname "$0")/.."
@@ -44,6 +47,38 @@ if [[ ${1:-} == wheels ]]; then
     python3 -m pip download --no-deps --only-binary=:all: --python-version 3.12 --implementation cp \
         --platform manylinux_2_28_x86_64 --platform manylinux_2_17_x86_64 --platform manylinux2014_x86_64 \
         -d .whl fastcore==1.14.5 fastprogress==1.0.3 torcheval==0.0.7
+    # the study's data: the four official Fashion-MNIST files (30 MB), which the device machine cannot download
+    mkdir -p .whl/fashion-mnist
+    cp "$(python3 -c 'from tinyimagenet.data import _fashion_mnist_source; print(_fashion_mnist_source())')"/*.gz .whl/fashion-mnist/
+    exit
+fi
+
+if [[ ${1:-} == study ]]; then
+    # The seed's own setting of the pre-activation study (chapter 03): the seed's 21.5M-parameter pre-activation network (arm a) and
+    # its post-activation twin (arm i), the seed's recipe (25 epochs, lr 0.1, AdamW, one-cycle, batches of 512, pad/crop/flip +
+    # TrivialAugmentWide), all of Fashion-MNIST upscaled (bicubic) to 64x64. Seed 0 of both arms side by side on the one GPU, then
+    # seed 1 of both only if the runs so far say it ends within the budget: planned from the H100's eager 10,500 training images/s
+    # (the benchmarks page), 1.5 million training images a run, about 150 s of training plus the probes' evaluations.
+    # Call it first, before the check: run(command="bash benchmarks/gpu_check.sh study", carry=[".whl"], timeout_s=540)
+    # Tiny (GPU_CHECK_TINY=1): the same path on the CPU, with a tiny network, 2,048 images and 1 epoch.
+    out=${OUT:-benchmarks}
+    mkdir -p "$out"
+    export PYTHONUNBUFFERED=1
+    if [[ -z ${FASHION_MNIST:-} && -d .whl/fashion-mnist ]]; then export FASHION_MNIST=$PWD/.whl/fashion-mnist; fi  # carried with the wheels
+    if [[ -d .whl ]] && ! python3 -c 'import fastcore, fastprogress, torcheval' 2>/dev/null; then
+        python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target /tmp/site .whl/*.whl
+        export PYTHONPATH=/tmp/site
+    fi
+    export PYTHONPATH=$PWD${PYTHONPATH:+:$PYTHONPATH}
+    if ((${GPU_CHECK_TINY:-0})); then
+        scale=(--device cpu --nfs 4,8,8,8,8,8 --n-train 2048 --epochs 1 --bn-images 500 --budget-s 240)
+    else
+        scale=(--device cuda --nfs 32,64,128,256,512,1024 --epochs 25 --budget-s 450)
+    fi
+    nvidia-smi 2>&1 | head -15 || true
+    timeout --kill-after=10 480 env TMPDIR="$out" python3 benchmarks/preact_study.py --size 64 --augment trivial --n-blocks 3,2,2,1,1 \
+        --bs 512 --arms a,i --seed-list 0,1 --jobs 2 "${scale[@]}" --out "$out/preact_study_seed.csv" 2>&1 | tee "$out/preact_study_seed.log" \
+        | grep -v ' train: batch '
     exit
 fi
 

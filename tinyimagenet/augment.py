@@ -36,13 +36,13 @@ def _gather(xb, rows, cols):
     return src.view(b, c, -1).gather(2, idx).view(b, c, oh, ow)
 
 # %% ../nbs/00b_augment.ipynb #cbbe6514
-def _check_images(xb):
-    "Refuse anything but a batch of uint8 RGB images big enough for the padded crop."
+def _check_images(xb, size=_SIZE):
+    "Refuse anything but a batch of uint8 RGB images big enough for the padded `size`×`size` crop."
     if not isinstance(xb, torch.Tensor) or xb.dtype != torch.uint8 or xb.ndim != 4 or xb.shape[1] != 3:
         got = f'a {xb.dtype} tensor of shape {tuple(xb.shape)}' if isinstance(xb, torch.Tensor) else f'a {type(xb).__name__}'
         raise TypeError(f'augmentation takes a batch of uint8 RGB images, B×3×H×W, but got {got}: pass the raw uint8 batch')
-    if min(xb.shape[-2:]) + 2 * _PAD < _SIZE:
-        raise ValueError(f'images of {xb.shape[-2]}×{xb.shape[-1]} are too small to crop {_SIZE}×{_SIZE} after padding {_PAD}')
+    if min(xb.shape[-2:]) + 2 * _PAD < size:
+        raise ValueError(f'images of {xb.shape[-2]}×{xb.shape[-1]} are too small to crop {size}×{size} after padding {_PAD}')
 
 def pad_crop_flip(
     xb:torch.Tensor, # uint8 images, B×3×H×W
@@ -71,11 +71,11 @@ def pad_crop_flip(
     rows = src.view(-1).as_strided((src.numel() - size + 1, size), (1, 1))  # row k: the `size` bytes from byte k on
     return rows.index_select(0, first.view(-1)).view(b, c, size, size)
 
-def _random_crops(xb):
-    "Per image, `RandomCrop(64)` offsets into the padded image and a fair coin for `RandomHorizontalFlip`."
+def _random_crops(xb, size=_SIZE):
+    "Per image, `RandomCrop(size)` offsets into the padded image and a fair coin for `RandomHorizontalFlip`."
     b, _, h, w = xb.shape
-    dy = torch.randint(0, h + 2 * _PAD - _SIZE + 1, (b,), device=xb.device)
-    dx = torch.randint(0, w + 2 * _PAD - _SIZE + 1, (b,), device=xb.device)
+    dy = torch.randint(0, h + 2 * _PAD - size + 1, (b,), device=xb.device)
+    dx = torch.randint(0, w + 2 * _PAD - size + 1, (b,), device=xb.device)
     return dy, dx, torch.rand(b, device=xb.device) < 0.5
 
 # %% ../nbs/00b_augment.ipynb #89f26ee7
@@ -91,34 +91,35 @@ def random_crop_flip(xb:torch.Tensor, # uint8 images B×3×H×W, on any device
 
 # %% ../nbs/00b_augment.ipynb #f1a759e3
 def erase(
-    xb:torch.Tensor, # uint8 images, B×3×64×64
+    xb:torch.Tensor, # uint8 images, B×3×H×W
     top:torch.Tensor, # per image, the box's first row
     left:torch.Tensor, # per image, the box's first column
     height:torch.Tensor, # per image, box height; 0 leaves the image as it is
     width:torch.Tensor, # per image, box width
-) -> torch.Tensor: # uint8, B×3×64×64
+) -> torch.Tensor: # uint8, B×3×H×W
     "Paint a box of each image with the mean colour."
-    ar = torch.arange(_SIZE, device=xb.device)
-    in_rows = (ar >= top.view(-1, 1)) & (ar < (top + height).view(-1, 1))
-    in_cols = (ar >= left.view(-1, 1)) & (ar < (left + width).view(-1, 1))
+    rows, cols = (torch.arange(n, device=xb.device) for n in xb.shape[-2:])
+    in_rows = (rows >= top.view(-1, 1)) & (rows < (top + height).view(-1, 1))
+    in_cols = (cols >= left.view(-1, 1)) & (cols < (left + width).view(-1, 1))
     box = (in_rows.to(torch.uint8)[:, None, :, None] & in_cols.to(torch.uint8)[:, None, None, :])  # 1 inside, 0 outside
     return xb + box * (_fill(xb.device).view(1, -1, 1, 1) - xb)  # uint8 wraps around: the fill inside, `xb` outside
 
-def _random_boxes(b, device, p=0.3, scale=(0.02, 0.2), ratio=(0.3, 3.3)):
-    "Per image, a `RandomErasing` box (height 0 when the image is not erased)."
-    area = _SIZE * _SIZE * torch.empty(b, device=device).uniform_(*scale)
+def _random_boxes(b, device, size=_SIZE, p=0.3, scale=(0.02, 0.2), ratio=(0.3, 3.3)):
+    "Per image, a `RandomErasing` box in a `size`×`size` image (height 0 when the image is not erased)."
+    area = size * size * torch.empty(b, device=device).uniform_(*scale)
     aspect = torch.empty(b, device=device).uniform_(math.log(ratio[0]), math.log(ratio[1])).exp()
     height, width = (area * aspect).sqrt().round().long(), (area / aspect).sqrt().round().long()
-    top = (torch.rand(b, device=device) * (_SIZE - height + 1)).long()
-    left = (torch.rand(b, device=device) * (_SIZE - width + 1)).long()
+    top = (torch.rand(b, device=device) * (size - height + 1)).long()
+    left = (torch.rand(b, device=device) * (size - width + 1)).long()
     return top, left, height * (torch.rand(b, device=device) < p), width
 
 def preprocess_and_augment(
-    xb:torch.Tensor, # uint8 images, B×3×H×W (H, W ≥ 56), on any device
-) -> torch.Tensor: # normalized float, B×3×64×64, on the same device
-    "Pad 4 with the mean colour, random 64×64 crop, horizontal flip, random erasing (p=0.3): per image, on the batch."
-    _check_images(xb)
-    return preprocess(erase(pad_crop_flip(xb, *_random_crops(xb)), *_random_boxes(len(xb), xb.device)))
+    xb:torch.Tensor, # uint8 images, B×3×H×W (H, W ≥ size - 8), on any device
+    size:int=_SIZE, # side of the crop: Tiny ImageNet's 64, or another set's own (28 for Fashion-MNIST)
+) -> torch.Tensor: # normalized float, B×3×size×size, on the same device
+    "Pad 4 with the mean colour, random `size`×`size` crop, horizontal flip, random erasing (p=0.3): per image, on the batch."
+    _check_images(xb, size)
+    return preprocess(erase(pad_crop_flip(xb, *_random_crops(xb, size), size), *_random_boxes(len(xb), xb.device, size)))
 
 # %% ../nbs/00b_augment.ipynb #bebd3c5b
 _TA_OPS = ('Identity', 'ShearX', 'ShearY', 'TranslateX', 'TranslateY', 'Rotate', 'Brightness', 'Color', 'Contrast',
@@ -148,21 +149,21 @@ def _inverse_affine(angle, tx, ty, shear_x, shear_y, cx, cy):
     d = torch.cos(rot) - c * torch.tan(sx)
     return torch.stack([d, -b, cx - d * (cx + tx) + b * (cy + ty), -c, a, cy + c * (cx + tx) - a * (cy + ty)], 1)
 
-def _geometry(ops, mags):
-    "Inverse affine matrices of the geometric ops, with the arguments torchvision's `TrivialAugmentWide` passes."
+def _geometry(ops, mags, size):
+    "Inverse affine matrices of the geometric ops on `size`×`size` images, with the arguments torchvision's `TrivialAugmentWide` passes."
     m, zero = mags.float(), torch.zeros_like(mags, dtype=torch.float32)  # float32: MPS has no float64
     is_op = lambda name: ops == _TA_OPS.index(name)
     shear = torch.rad2deg(torch.atan(m))
-    corner = torch.where(is_op('ShearX') | is_op('ShearY'), -_SIZE / 2, zero)  # `center=[0, 0]` in centred coordinates
+    corner = torch.where(is_op('ShearX') | is_op('ShearY'), -size / 2, zero)  # `center=[0, 0]` in centred coordinates
     return _inverse_affine(torch.where(is_op('Rotate'), -m, zero),  # rotate turns the opposite way to affine
                            torch.where(is_op('TranslateX'), m.trunc(), zero), torch.where(is_op('TranslateY'), m.trunc(), zero),
                            torch.where(is_op('ShearX'), shear, zero), torch.where(is_op('ShearY'), shear, zero), corner, corner)
 
-def _affine_positions(theta):
-    "Per image, the nearest source row and column (int32) of each output pixel under the inverse affine maps `theta` (n×6)."
+def _affine_positions(theta, size):
+    "Per image, the nearest source row and column (int32) of each output pixel of a `size`×`size` image under the inverse affine maps `theta` (n×6)."
     t = [v.view(-1, 1, 1) for v in theta.float().unbind(1)]
-    centred = torch.arange(_SIZE, device=theta.device, dtype=torch.float32) + (0.5 - _SIZE / 2)  # pixel centres
-    x, y, to_index = centred.view(1, 1, -1), centred.view(1, -1, 1), _SIZE / 2 - 0.5
+    centred = torch.arange(size, device=theta.device, dtype=torch.float32) + (0.5 - size / 2)  # pixel centres
+    x, y, to_index = centred.view(1, 1, -1), centred.view(1, -1, 1), size / 2 - 0.5
     # summed in torchvision's order, so that even positions exactly half-way between pixels round the same way
     cols = (t[0] * x + t[1] * y).add_(t[2]).add_(to_index).round_().int()
     rows = (t[3] * x + t[4] * y).add_(t[5]).add_(to_index).round_().int()
@@ -217,11 +218,12 @@ _COLOUR_OPS = dict(Brightness=_brightness, Color=_color, Contrast=_contrast, Sha
 
 # %% ../nbs/00b_augment.ipynb #31e20e8d
 def trivial_augment(
-    xb:torch.Tensor, # uint8 images, B×3×64×64
+    xb:torch.Tensor, # uint8 square images, B×3×S×S (S = 64 for Tiny ImageNet)
     ops:torch.Tensor, # per image, an index into _TA_OPS; on the CPU, so the group sizes need no read of the device
     mags:torch.Tensor, # per image, the signed magnitude (see _TA_MAGNITUDES)
-) -> torch.Tensor: # uint8, B×3×64×64
+) -> torch.Tensor: # uint8, B×3×S×S
     "Apply `_TA_OPS[ops[i]]` at magnitude `mags[i]` to image i, each operation once on all the images that use it."
+    if xb.shape[-1] != xb.shape[-2]: raise ValueError(f'trivial_augment takes square images, not {xb.shape[-2]}×{xb.shape[-1]}: crop them first')
     if ops.device.type != 'cpu': ops = ops.cpu()  # a device read: `_random_trivial` draws them on the host to avoid it
     order = torch.argsort(ops, stable=True)  # the images grouped by operation
     sizes = [len(g) for g in torch.tensor_split(order, torch.bincount(ops, minlength=len(_TA_OPS)).cumsum(0)[:-1])]  # shapes: no read
@@ -230,8 +232,8 @@ def trivial_augment(
     xs, mags = xb.index_select(0, order_dev), mags.to(xb.device).index_select(0, order_dev)  # Identity's images stay as they are
     geo = slice(starts[1], starts[_N_GEOMETRIC + 1])  # the geometric operations' images, together
     if geo.stop > geo.start:
-        theta = _geometry(to_device(ops[order[geo]], xb.device), mags[geo])
-        xs[geo] = _gather(xs[geo], *_affine_positions(theta))
+        theta = _geometry(to_device(ops[order[geo]], xb.device), mags[geo], xb.shape[-1])
+        xs[geo] = _gather(xs[geo], *_affine_positions(theta, xb.shape[-1]))
     for k, name in enumerate(_TA_OPS[_N_GEOMETRIC + 1:], _N_GEOMETRIC + 1):
         group = slice(starts[k], starts[k + 1])
         if group.stop > group.start: xs[group] = _COLOUR_OPS[name](xs[group], mags[group])
@@ -245,9 +247,10 @@ def _random_trivial(b, device):
     return ops, to_device(torch.where(negate, -mags, mags), device)
 
 def preprocess_and_trivial_augment(
-    xb:torch.Tensor, # uint8 images, B×3×H×W (H, W ≥ 56), on any device
-) -> torch.Tensor: # normalized float, B×3×64×64, on the same device
-    "Pad 4 with the mean colour, random 64×64 crop, horizontal flip and TrivialAugmentWide: per image, on the batch."
-    _check_images(xb)
-    xb = pad_crop_flip(xb, *_random_crops(xb))
+    xb:torch.Tensor, # uint8 images, B×3×H×W (H, W ≥ size - 8), on any device
+    size:int=_SIZE, # side of the crop: Tiny ImageNet's 64, or another set's own (28 for Fashion-MNIST)
+) -> torch.Tensor: # normalized float, B×3×size×size, on the same device
+    "Pad 4 with the mean colour, random `size`×`size` crop, horizontal flip and TrivialAugmentWide: per image, on the batch."
+    _check_images(xb, size)
+    xb = pad_crop_flip(xb, *_random_crops(xb, size), size)
     return preprocess(trivial_augment(xb, *_random_trivial(len(xb), xb.device)))

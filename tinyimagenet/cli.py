@@ -6,7 +6,7 @@
 __all__ = ['CommandError', 'get_parser', 'main']
 
 # %% ../nbs/05_cli.ipynb #d046da19
-import argparse, contextlib, csv, dataclasses, errno, io, json, math, os, re, shlex, signal, sys, threading, time, traceback, warnings
+import argparse, contextlib, csv, dataclasses, difflib, errno, io, json, math, os, re, shlex, signal, sys, threading, time, traceback, warnings
 from pathlib import Path
 
 from . import __version__
@@ -624,9 +624,20 @@ def _run_upscale(args):
     return 0
 
 # %% ../nbs/05_cli.ipynb #76a9dc7f
+class _Parser(argparse.ArgumentParser):
+    "argparse's parser, whose usage errors also name the closest flag or command to a mistyped one."
+    def error(self, message):
+        if m := re.search(r"invalid choice: '([^']*)' \(choose from (.*)\)", message):  # a command, or a flag's value
+            typed, known = [m.group(1)], re.findall(r"'([^']*)'", m.group(2))
+        elif message.startswith('unrecognized arguments: '):
+            typed, known = [a.split('=')[0] for a in message.split(': ', 1)[1].split() if a.startswith('-')], list(self._option_string_actions)
+        else: typed, known = [], []
+        close = [f'{t} -> {c[0]}' for t in typed if (c := difflib.get_close_matches(t, known, n=1, cutoff=0.6))]
+        super().error(message + (f" (did you mean: {', '.join(close)}?)" if close else ''))
+
 def get_parser() -> argparse.ArgumentParser:
     "The `tinyimagenet` argument parser with all its subcommands."
-    parser = argparse.ArgumentParser(prog='tinyimagenet', description='Image classification and super-resolution on Tiny ImageNet.',
+    parser = _Parser(prog='tinyimagenet', description='Image classification and super-resolution on Tiny ImageNet.',
                                      epilog=_exit_help, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument('--version', action='version', version=f'%(prog)s {__version__}')
     commands = parser.add_subparsers(dest='command', metavar='COMMAND')

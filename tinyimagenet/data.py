@@ -383,7 +383,7 @@ def _md5(path, chunk=1 << 20) -> str:
     return h.hexdigest()
 
 def _by_hand(url, zip_path, md5): return (f"If this machine cannot reach {url}, download it elsewhere and place it at {zip_path} "
-                                          f"(md5 {md5}); tiny_imagenet() then checks and extracts it.")
+                                          f"(md5 {md5}); the next run, of the command or of `tiny_imagenet()`, checks it and extracts it.")
 
 class _Lock:
     "An exclusive lock on the file `path` (POSIX `flock`: released when the process dies), or a clear error if another process holds it."

@@ -7,7 +7,8 @@ template) inside a page of our own, doing what Quarto does with what nbdev leave
 heading anchors, links between pages). The site is readable offline: no CDN, images and mathematics inside the pages.
 
     python tools/docs.py                          # rebuild _proc/ and README.md
-    python tools/docs.py --check                  # exit 1 if README.md is not what index.ipynb produces
+    python tools/docs.py --check                  # exit 1 if README.md is not what index.ipynb produces, or shows its
+                                                  # machinery: a `#|` directive, Quarto syntax, a hidden cell's code
     python tools/docs.py --html DIR               # also render the pages of nbs/sidebar.yml to DIR: open DIR/index.html
     python tools/docs.py --html DIR --check       # README check, then open every page in headless Chromium and exit 1 on
                                                   # a broken image, a raw `#|` directive, the source of a hidden cell,
@@ -44,15 +45,25 @@ def front_matter_to_markdown(md: str) -> str:
     if meta.get('description'): head += f"> {meta['description']}\n"
     return head + body
 
-def readme_text(cache: Path) -> str:
-    "The README that the processed `index.ipynb` in `cache` produces."
+def readme_text(processed: Path) -> str:
+    "The README that the processed notebook `processed` (nbs/index.ipynb after nbdev's processors) produces, with Quarto's cell options honoured."
+    nb = apply_cell_options(nbformat.read(processed, as_version=4))  # `echo: false` keeps a cell's source out, as on the site
     with tempfile.TemporaryDirectory() as tmp:
+        nbformat.write(nb, Path(tmp)/'index.ipynb')
         subprocess.run([sys.executable, '-m', 'jupyter', 'nbconvert', '--to', 'markdown', '--log-level', 'ERROR',
-                        str(cache/get_config().readme_nb), '--output-dir', tmp, '--output', 'README'], check=True)
+                        str(Path(tmp)/'index.ipynb'), '--output-dir', tmp, '--output', 'README'], check=True)
         md = (Path(tmp)/'README.md').read_text()
     md = md.replace('\r\n', '\n')
     md = front_matter_to_markdown(md)
     return re.sub(r'\n{3,}', '\n\n', md).strip() + '\n'
+
+def readme_problems(text: str, source: Path) -> list[str]:
+    "What of the notebooks' machinery shows in README `text` made from `source`: `#|` directives, Quarto's syntax, hidden cells' code."
+    problems = [f'README.md shows a cell directive: {l.strip()[:80]!r}' for l in text.splitlines() if l.lstrip().startswith('#|')]
+    problems += [f'README.md shows Quarto syntax: {l.strip()[:80]!r}' for l in text.splitlines()
+                 if l.lstrip().startswith(':::') or '{{<' in l or re.search(r'\{\.callout', l)]
+    return problems + [f'README.md shows the source of a hidden cell: {code.splitlines()[0][:80]!r}'
+                       for code in hidden_sources(source) if code in text]
 
 # ## The site's pages
 
@@ -379,7 +390,8 @@ def main():
     start = time.monotonic()
     cache = proc_nbs(force=True, n_workers=0)
     readme, problems = cfg.config_path/'README.md', []
-    text = readme_text(cache)
+    text = readme_text(cache/cfg.readme_nb)
+    problems += readme_problems(text, Path(cfg.nbs_path)/cfg.readme_nb)
     print(f'processed the notebooks and made the README in {time.monotonic() - start:.1f} s')
     if not args.check:
         readme.write_text(text)

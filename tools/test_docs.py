@@ -76,8 +76,10 @@ def tiny_site(root: Path):
 def process(nbs: Path, proc: Path):
     "What `nbdev.serve.proc_nbs` does to each notebook: nbdev's processors."
     proc.mkdir()
-    for src in nbs.glob('*.ipynb'):
-        nb = read_nb(src); FilterDefaults()(nb); write_nb(nb, proc/src.name)
+    for src in nbs.glob('*.ipynb'): process_one(src, proc/src.name)
+
+def process_one(src: Path, dest: Path):
+    nb = read_nb(src); FilterDefaults()(nb); write_nb(nb, dest)
 
 def test_clean_site_passes():
     with tempfile.TemporaryDirectory() as tmp:
@@ -118,6 +120,28 @@ def test_broken_page_fails_naming_each_problem():
         for e in expected: assert e in problems, f'{e!r} not among the problems found: {problems}'
         test_eq(len([p for p in problems if 'ERR_FILE_NOT_FOUND' in p]), 1)  # the image's failed load, logged by the browser
         test_eq(len(problems), len(expected) + 1)
+
+def test_readme_shows_prose_not_machinery():
+    "The README keeps what the notebook shows: outputs and prose, not hidden cells, `echo: false` sources or directives."
+    index = notebook(
+        new_markdown_cell('# Proj\n\n> A summary.'), new_markdown_cell('Introduction.'),
+        new_code_cell("#| hide\nsecret_setup = 'only for the tests'"),
+        new_code_cell("#| echo: false\nMarkdown(table_of_chapters())", execution_count=1,
+                      outputs=[new_output('execute_result', data={'text/markdown': '| chapter |\n|---|\n| one |', 'text/plain': ''}, execution_count=1)]),
+        new_code_cell('# a comment first, so neither nbdev nor Quarto sees the directive\n#| export\ndef f(): pass'),
+        new_code_cell('shown_to_readers = 1'))
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp); nbformat.write(index, root/'index.ipynb'); process_one(root/'index.ipynb', root/'proc.ipynb')
+        text = docs.readme_text(root/'proc.ipynb')
+        assert '| one |' in text and 'shown_to_readers = 1' in text and 'Introduction.' in text, text
+        for leak in ('secret_setup', 'table_of_chapters', '#| echo'): assert leak not in text, (leak, text)
+        test_eq(docs.readme_problems(text, root/'index.ipynb'), ["README.md shows a cell directive: '#| export'"])  # nbdev does not see it either
+        # made from the notebook itself, as if nbdev's processing had been skipped: each kind of leak is named
+        raw = docs.readme_text(root/'index.ipynb') + '\n::: {.callout-note}\nA note.\n:::\n'
+        problems = docs.readme_problems(raw, root/'index.ipynb')
+        for e in ["README.md shows the source of a hidden cell: \"secret_setup = 'only for the tests'\"",
+                  "README.md shows Quarto syntax: '::: {.callout-note}'"]:
+            assert e in problems, f'{e!r} not among {problems}'
 
 def test_sidebar_files():
     with tempfile.TemporaryDirectory() as tmp:
