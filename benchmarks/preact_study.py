@@ -5,14 +5,15 @@ and epoch (`run_study`). Arms that differ only in how they are evaluated share t
 Every run is fixed by its seed and settings, so any row can be made again: `--arms f --seed-list 1` with a file's other settings
 writes that file's rows for arm f, seed 1 (all but the columns seconds, study_seconds, load_before and load_avg), and
 `--out OTHER --against FILE` checks them value by value. An existing --out is never overwritten: with `--resume` its rows (of
-the same settings) are kept and their runs skipped, so a stopped study goes on, and a pilot's runs count in the study.
+the same settings) are kept and their runs skipped, so a stopped study goes on, and a pilot's runs count in the study. The
+finished runs' rows are also written to OUT.partial.csv as they come (removed at the end), for a call that is stopped.
 
 The two recorded regimes (chapter 03 prints each file's command):
     python benchmarks/preact_study.py --out nbs/study/preact_study.csv  # 14x14, no augmentation, 3 blocks (27 min, 2-core CPU)
     python benchmarks/preact_study.py --size 28 --augment trivial --nfs 16,16,32,64,128 --n-blocks 2,2,2,1 --bs 128 --epochs 5 \\
         --arms a,i,f --out nbs/study/preact_study_28.csv
 The seed's own setting, for a GPU: `bash benchmarks/gpu_check.sh study`."""
-import argparse, csv, io, multiprocessing, os, platform, queue, signal, sys, tempfile, time
+import argparse, csv, io, multiprocessing, os, platform, queue, signal, sys, time
 from pathlib import Path
 
 KNOBS = dict(  # the small study's settings (nbs/study/preact_study.csv)
@@ -126,14 +127,14 @@ def main(argv=None):
     if jobs:
         with multiprocessing.get_context('spawn').Pool(min(args.jobs, len(jobs)), _worker_init,
                                                        (args.bs, args.size, args.augment, args.device, args.n_train)) as pool:
-            partial = Path(tempfile.gettempdir())/'preact_study.partial.csv'  # the runs so far, should a later one fail
+            partial = Path(args.out).with_suffix('.partial.csv')  # the runs so far, should a later one fail or the call be stopped
             finished, pending, n_running = queue.Queue(), iter(jobs[args.jobs:]), min(args.jobs, len(jobs))
             submit = lambda job: pool.apply_async(_run, (job,), callback=finished.put, error_callback=finished.put)
             for job in jobs[:args.jobs]: submit(job)
             while n_running:
                 result = finished.get()
                 if isinstance(result, BaseException): raise result
-                rows += result[0]; times.append(result[1]); n_running -= 1
+                rows += [dict(r, **settings, load_before=load_before) for r in result[0]]; times.append(result[1]); n_running -= 1
                 write_atomically(partial, lambda f: f.write(to_csv(rows)))
                 elapsed, job = time.perf_counter() - start, next(pending, None)
                 if job and args.budget_s and elapsed + max(times) > args.budget_s:
@@ -141,11 +142,12 @@ def main(argv=None):
                     job, pending = None, iter(())
                 if job: submit(job); n_running += 1
     seconds = spent + time.perf_counter() - start
-    rows = kept + [dict(r, **settings, load_before=load_before) for r in rows]
+    rows = kept + rows
     order = list(dict.fromkeys([*(r['arm'] for r in kept), *arms]))
     rows.sort(key=lambda r: (order.index(r['arm']), int(r['seed']), int(r['epoch'])))
     for r in rows: r['study_seconds'] = round(seconds)  # the whole study's wall-clock time, with its workers (and the kept runs')
     write_atomically(args.out, lambda f: f.write(to_csv(rows)))
+    if jobs: partial.unlink(missing_ok=True)
     print(f'{len(times)} training runs made, {len(rows)} rows in {seconds / 60:.1f} min with {args.jobs} workers ({device_name}): {args.out}')
     if args.against: sys.exit(compare(read_csv(args.out), read_csv(args.against)))
 
