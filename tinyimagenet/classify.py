@@ -374,13 +374,13 @@ class Interpretation:
         return fig
 
     def plot_top_losses(self, n=9, ncols=3, title=None):
-        "The `n` validation images with the highest loss, titled true / predicted / probability of the prediction."
+        "The `n` validation images with the highest loss, each titled with its true class, the predicted one and the prediction's probability."
         top = self.losses.topk(min(n, len(self.losses))).indices
         fig, axs = plt.subplots(-(-len(top) // ncols), ncols, figsize=(2.2 * ncols, 2.4 * -(-len(top) // ncols)), squeeze=False)
         for ax in axs.flat: ax.axis('off')
         for ax, i in zip(axs.flat, top.tolist()):
             ax.imshow(self.dl.x[i].cpu().permute(1, 2, 0))
-            ax.set_title(f'{self.words[self.targets[i]]}\n/ {self.words[self.preds[i]]}\n{self.probs[i, self.preds[i]]:.2f}', fontsize=7)
+            ax.set_title(f'true: {self.words[self.targets[i]]}\npredicted: {self.words[self.preds[i]]}\nprobability {self.probs[i, self.preds[i]]:.2f}', fontsize=7)
         if title: fig.suptitle(title, fontsize=9)
         fig.tight_layout()
         return fig
