@@ -13,7 +13,7 @@ The two recorded regimes (chapter 03 prints each file's command):
     python benchmarks/preact_study.py --size 28 --augment trivial --nfs 16,16,32,64,128 --n-blocks 2,2,2,1 --bs 128 --epochs 5 \\
         --arms a,i,f --out nbs/study/preact_study_28.csv
 The seed's own setting, for a GPU: `bash benchmarks/gpu_check.sh study`."""
-import argparse, csv, io, multiprocessing, os, platform, queue, signal, sys, time
+import argparse, csv, io, multiprocessing, os, platform, queue, re, signal, sys, time
 from pathlib import Path
 
 KNOBS = dict(  # the small study's settings (nbs/study/preact_study.csv)
@@ -98,6 +98,11 @@ def main(argv=None):
     parser.add_argument('--against', default=None, help='a recorded file: check that its rows of these arms and seeds equal the ones written')
     args = parser.parse_args(argv)
     if args.augment not in ('none', 'trivial'): parser.error(f"--augment {args.augment!r}: use 'none' or 'trivial'")
+    for flag in ('seed_list', 'nfs', 'n_blocks'):
+        if not re.fullmatch(r'\d+(,\d+)*', getattr(args, flag)):
+            parser.error(f"--{flag.replace('_', '-')} {getattr(args, flag)!r}: give whole numbers separated by commas, e.g. 0,1,2")
+    if len(args.nfs.split(',')) != len(args.n_blocks.split(',')) + 1:
+        parser.error(f'--nfs {args.nfs} --n-blocks {args.n_blocks}: --nfs needs one more width than --n-blocks has stages (the stem first)')
     if args.device == 'cpu': os.environ['OMP_NUM_THREADS'] = '1'  # inherited by the workers: one thread each
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # unwinds through the pool, which then stops its workers
     import torch

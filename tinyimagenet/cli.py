@@ -628,7 +628,7 @@ class _Parser(argparse.ArgumentParser):
     "argparse's parser, whose usage errors also name the closest flag or command to a mistyped one."
     def error(self, message):
         if m := re.search(r"invalid choice: '([^']*)' \(choose from (.*)\)", message):  # a command, or a flag's value
-            typed, known = [m.group(1)], re.findall(r"'([^']*)'", m.group(2))
+            typed, known = [m.group(1)], [c.strip().strip("'") for c in m.group(2).split(',')]  # quoted before Python 3.12.8, not after
         elif message.startswith('unrecognized arguments: '):
             typed, known = [a.split('=')[0] for a in message.split(': ', 1)[1].split() if a.startswith('-')], list(self._option_string_actions)
         else: typed, known = [], []

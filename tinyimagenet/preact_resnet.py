@@ -225,6 +225,13 @@ def run_study(dls, # DataLoaders: training batches shuffled and full, validation
                         n_valid=len(dls.valid.x), image_size=dls.train.x.shape[-1], bn_images=n_images))
     return rows
 
+def _values(rows, key, arm, epoch):
+    "The seeds of `arm` and their values of `key` at `epoch` (-1: the last), in the order of the seeds."
+    runs = [r for r in rows if r['arm'] == arm]
+    if not runs: raise KeyError(f'no rows of arm {arm!r}')
+    at = epoch if epoch >= 0 else max(int(r['epoch']) for r in runs) + 1 + epoch
+    return dict(sorted((int(r['seed']), float(r[key])) for r in runs if int(r['epoch']) == at))
+
 def arm_stats(rows:list, # run_study's rows, or the rows of the file benchmarks/preact_study.py writes
               key:str, # a column, e.g. 'top1' or 'stream_std'
               epoch:int=-1, # which epoch; -1: the last
@@ -232,20 +239,11 @@ def arm_stats(rows:list, # run_study's rows, or the rows of the file benchmarks/
     "arm -> {mean, sd, min, max, n} of `key` over the seeds at `epoch`."
     stats = {}
     for arm in dict.fromkeys(r['arm'] for r in rows):  # in the rows' order
-        runs = [r for r in rows if r['arm'] == arm]
-        at = epoch if epoch >= 0 else max(r['epoch'] for r in runs) + 1 + epoch
-        v = torch.tensor([float(r[key]) for r in runs if r['epoch'] == at], dtype=torch.float64)
+        v = torch.tensor(list(_values(rows, key, arm, epoch).values()), dtype=torch.float64)
         stats[arm] = dict(mean=v.mean().item(), sd=v.std().item() if len(v) > 1 else 0., min=v.min().item(), max=v.max().item(), n=len(v))
     return stats
 
 _DRAWS = ('net', 'always_idconv')  # the settings that change a seed's random draws (its initial weights, hence its batches)
-
-def _values(rows, key, arm, epoch):
-    "The seeds of `arm` and their values of `key` at `epoch` (-1: the last), in the order of the seeds."
-    runs = [r for r in rows if r['arm'] == arm]
-    if not runs: raise KeyError(f'no rows of arm {arm!r}')
-    at = epoch if epoch >= 0 else max(int(r['epoch']) for r in runs) + 1 + epoch
-    return dict(sorted((int(r['seed']), float(r[key])) for r in runs if int(r['epoch']) == at))
 
 def difference(rows:list, # as for arm_stats
                key:str, x:str, y:str, # a column and two arms
