@@ -76,7 +76,7 @@ if [[ ${1:-} == study ]]; then
     else
         scale=(--device cuda --nfs 32,64,128,256,512,1024 --epochs 25 --budget-s 400)
     fi
-    if command -v nvidia-smi > /dev/null; then nvidia-smi | head -15; fi
+    if command -v nvidia-smi > /dev/null; then nvidia-smi > "$out/nvidia-smi.txt" 2>&1 || true; head -15 "$out/nvidia-smi.txt"; fi
     timeout --kill-after=10 440 python3 benchmarks/preact_study.py --size 64 --augment trivial --n-blocks 3,2,2,1,1 \
         --bs 512 --arms a,i --seed-list 0,1 --jobs 2 "${scale[@]}" --out "$out/preact_study_seed.csv" 2>&1 | tee "$out/preact_study_seed.log" \
         | grep -v ' train: batch '
