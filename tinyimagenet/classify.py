@@ -9,7 +9,7 @@ __all__ = ['entry_point_group', 'recipes', 'registered_by', 'Recipe', 'register_
            'UnknownRecipeError', 'save_model', 'load_model', 'to_input', 'predict', 'Interpretation']
 
 # %% ../nbs/02c_classify.ipynb #179e03d9
-import contextlib, copy, os, sys, time, warnings
+import contextlib, copy, math, os, sys, time, warnings
 from dataclasses import dataclass
 from importlib import import_module
 from importlib.metadata import entry_points
@@ -296,7 +296,20 @@ def save_model(path, # where to write (atomically, with a checksum: save_network
     return save_network(path, model, 'model', recipe=config.model, width=config.width, config=config.as_dict(), classes=list(classes),
                         data=str(Path(data).absolute()), **names)
 
+def _check_saved(meta):
+    "Every field of a model file's metadata, checked before anything is built from it: types, and lengths that agree."
+    def names(key):
+        value = meta[key]
+        if not (isinstance(value, list) and value and all(isinstance(v, str) for v in value)): raise TypeError(f'its {key} are not a list of names')
+        return value
+    if not isinstance(meta['recipe'], str): raise TypeError('its recipe is not a name')
+    if type(meta['width']) not in (int, float) or not 0 < meta['width'] < math.inf: raise ValueError(f"its width {meta['width']!r} is not a positive number")
+    if len(set(names('classes'))) != len(meta['classes']): raise ValueError('its classes repeat a name')
+    if 'words' in meta and len(names('words')) != len(meta['classes']): raise ValueError(f"it has {len(meta['words'])} names for {len(meta['classes'])} classes")
+    if not isinstance(meta.get('config', {}), dict): raise TypeError('its config is not a dict')
+
 def _build_saved(meta):
+    _check_saved(meta)
     if meta['recipe'] not in recipe_names(): raise UnknownRecipeError(meta['recipe'])
     return build_model(meta['recipe'], len(meta['classes']), meta['width'])
 

@@ -48,6 +48,12 @@ def _parse_header(head:bytes, # the start of a file, at least its header
     if not isinstance(header, dict) or not isinstance(meta := header.pop('__metadata__', {}), dict): raise ValueError('the header is not a safetensors header')
     return meta, header, 8 + n
 
+def _checksum(tensors_sha:str, # the SHA-256 of the tensors' bytes, in the file's order
+              kind:str, tree:str, # the file's kind and its tree of values (JSON)
+             ) -> str:
+    "The SHA-256 that covers a file's metadata too: its kind, its tree of values (network widths, class lists, configs) and its tensors'."
+    return hashlib.sha256('\n'.join([tensors_sha, kind, tree]).encode()).hexdigest()
+
 def _format_metadata(kind:str, # what the file is: 'model', 'checkpoint', 'image cache', ...
                     **more, # other metadata: strings
                    ) -> dict:
@@ -107,7 +113,7 @@ def save_state(path, # the file to write; its folder is made if needed
     data = [_raw_bytes(tensors[k]) for k in names]
     sha = hashlib.sha256()
     for b in data: sha.update(b)
-    metadata = _format_metadata(kind, sha256=sha.hexdigest(), tree=tree)
+    metadata = _format_metadata(kind, sha256=sha.hexdigest(), checksum=_checksum(sha.hexdigest(), kind, tree), tree=tree)
     header = _safetensors_header({k: (tensors[k].dtype, tuple(tensors[k].shape)) for k in names}, metadata)
     def write(f):
         f.write(header)
@@ -146,8 +152,11 @@ def _load_safetensors(path:Path, kind:str) -> dict:
     sha = hashlib.sha256()
     for k in names: sha.update(_raw_bytes(tensors[k]))
     if sha.hexdigest() != meta.get('sha256'): raise _damaged(path)
+    if 'checksum' in meta and meta['checksum'] != _checksum(meta['sha256'], kind, meta.get('tree', '')):  # files before 2026-12-04 have none
+        raise _damaged(path, 'its metadata does not match the checksum written with it (an edited, truncated or badly copied file)')
     try: state = _decode(json.loads(meta['tree']), tensors.__getitem__)
     except _UnknownNode as e: raise _newer(path, f'it holds values of kind {e}, which this version does not know') from None
+    except RecursionError: raise _damaged(path, 'its tree of values is nested too deeply to read') from None
     except (KeyError, TypeError, ValueError) as e: raise _damaged(path, f'its tree of values is unreadable ({type(e).__name__} {e})') from None
     if not isinstance(state, dict): raise _damaged(path, f'it holds a {type(state).__name__}, not a dict')
     return state

@@ -464,17 +464,32 @@ def load_network(path, # a file written by save_network
                  build, # build(config) -> nn.Module: a network of the saved shape, to load the weights into
                  advice:str, # what to do instead, for the errors: e.g. 'pass the model.pt that tinyimagenet train wrote'
                 ) -> tuple: # the network (on the CPU, in eval mode) and its config
-    "Rebuild the network saved at `path`: check its kind and checksum, `build` it from its config, load its weights."
+    """Rebuild the network saved at `path`: check its kind and checksum, `build` it from its config on the meta device first (no memory)
+    and check that it has exactly the stored tensors' names and shapes, then build it for real and load its weights. So a file whose
+    config says to build more than it stores (an edited width, a class list longer than the outputs) is refused before any memory
+    is taken, and no file builds a network larger than itself."""
     try: state = load_state(path, kind)
     except FileNotFoundError: raise FileNotFoundError(f'No {kind} file at {path}: {advice}') from None
     config = {k: v for k, v in state.items() if k != 'model'}
     try:
+        if not isinstance(weights := state['model'], dict): raise TypeError(f'its weights are a {type(weights).__name__}, not a dict of tensors')
+        with torch.device('meta'): shapes = build(config).state_dict()
+        if problems := _disagreements(shapes, weights): raise ValueError(f'its config describes another network than its weights: {problems}')
         model = build(config)
-        model.load_state_dict(state['model'])
-    except (KeyError, TypeError, ValueError, RuntimeError) as e:
+        model.load_state_dict(weights)
+    except (KeyError, TypeError, ValueError, RuntimeError, OverflowError) as e:
         why = f'it has no {e.args[0]}' if isinstance(e, KeyError) else ' '.join(str(e).split())[:300]  # torch's list of mismatches, cut short
         raise ValueError(f'{path} does not hold a network this version can rebuild ({why}): {advice}') from None
     return model.eval(), config
+
+def _disagreements(expected:dict, stored:dict) -> str:
+    "How the tensors `expected` (name -> tensor, e.g. on the meta device) and `stored` differ in names and shapes, in a few words; '' if they agree."
+    missing, extra = [k for k in expected if k not in stored], [k for k in stored if k not in expected]
+    shapes = [f'{k} is {tuple(stored[k].shape)} where the config gives {tuple(t.shape)}' for k, t in expected.items()
+              if k in stored and not isinstance(t, nn.parameter.UninitializedParameter) and tuple(stored[k].shape) != tuple(t.shape)]
+    return '; '.join(([f'no {missing[0]}' + (f' (and {len(missing) - 1} more)' if len(missing) > 1 else '')] if missing else []) +
+                     ([f'an unexpected {extra[0]}' + (f' (and {len(extra) - 1} more)' if len(extra) > 1 else '')] if extra else []) +
+                     shapes[:1] + ([f'and {len(shapes) - 1} more shapes differ'] if len(shapes) > 1 else []))
 
 # %% ../nbs/02_learner.ipynb #9c95aaeb
 def _plain(settings) -> dict:
