@@ -203,13 +203,15 @@ def _fashion_routes() -> str:
 
 def _read_idx(path, shape, md5) -> np.ndarray:
     "The uint8 array in the gzipped idx file `path`, checked: idx header (ubyte, `shape`), then the md5 of the decompressed bytes."
-    try: raw = gzip.decompress(Path(path).read_bytes())
+    ndim, want = len(shape), b'\0\0\x08' + bytes([len(shape)]) + b''.join(n.to_bytes(4, 'big') for n in shape)
+    try:
+        with gzip.open(path) as f: raw = f.read(len(want) + math.prod(shape) + 1)  # never more than the file holds, and one byte to tell
     except FileNotFoundError: raise FileNotFoundError(f"{path} is missing. {_fashion_routes()}") from None
     except (OSError, EOFError, zlib.error) as e: raise ValueError(f"{path} is not a readable gzip file ({e}). {_fashion_routes()}") from None
-    ndim, want = len(shape), b'\0\0\x08' + bytes([len(shape)]) + b''.join(n.to_bytes(4, 'big') for n in shape)
     if raw[:4 + 4*ndim] != want or len(raw) != len(want) + math.prod(shape):
         raise ValueError(f"{path} is not the idx file of Fashion-MNIST's {Path(path).name} (uint8, shape {shape}): "
-                         f"its header is {raw[:4 + 4*ndim].hex()} and it holds {len(raw)} bytes. {_fashion_routes()}")
+                         f"its header is {raw[:4 + 4*ndim].hex()} and it holds {'more than ' if len(raw) > len(want) + math.prod(shape) else ''}"
+                         f"{min(len(raw), len(want) + math.prod(shape)):,} bytes. {_fashion_routes()}")
     if (got := hashlib.md5(raw).hexdigest()) != md5:
         raise ValueError(f"{path} decompresses to contents with md5 {got}, expected {md5}: it is damaged. {_fashion_routes()}")
     return np.frombuffer(raw, np.uint8, offset=len(want)).reshape(shape)
@@ -546,9 +548,15 @@ def _read_image(path, # an image of the dataset
 
 _WHOLE_SET = 'Extract or write the set again, or pass the folder of a complete one.'
 
+_TEXT_LIMIT = 64 << 20  # bytes: the set's largest text file, words.txt (82,115 wnids), is a few MB
+
 def _lines(path) -> list:
     "The lines of the text file `path` that are not blank; UTF-8, with or without the byte-order mark some editors put first."
-    try: return [l for l in path.read_text(encoding='utf-8-sig').splitlines() if l.strip()]
+    try:
+        if not stat.S_ISREG((st := os.stat(path)).st_mode) or st.st_size > _TEXT_LIMIT:  # a device, a pipe: never opened, never read whole
+            raise ValueError(f"{path} is {'not a regular file' if not stat.S_ISREG(st.st_mode) else f'{st.st_size:,} bytes'}, not a text file of a "
+                             f"Tiny ImageNet set (at most {_TEXT_LIMIT >> 20} MB). {_WHOLE_SET}")
+        return [l for l in path.read_text(encoding='utf-8-sig').splitlines() if l.strip()]
     except FileNotFoundError:
         raise FileNotFoundError(f"{path} is missing: {path.parent} is not a complete Tiny ImageNet directory. {_WHOLE_SET}") from None
     except UnicodeDecodeError as e:
@@ -557,7 +565,10 @@ def _lines(path) -> list:
 def _read_classes(root):
     "The wnids in class-index order (the order of `wnids.txt`) and the human label of each (from `words.txt`)."
     wnids, seen = [l.strip() for l in _lines(root/'wnids.txt')], {}
-    for n, w in enumerate(wnids, 1):
+    for n, w in enumerate(wnids, 1):  # a wnid names a folder of the set: a name, never a path
+        if w in ('.', '..') or any(c in '/\\' or ord(c) < 32 or ord(c) == 127 for c in w):
+            raise ValueError(f"{root/'wnids.txt'}, line {n}: {w!r} is not a class name (a wnid such as n01443537: no path separators, "
+                             f"'..' or control characters): correct line {n}")
         if w in seen: raise ValueError(f"{root/'wnids.txt'}, line {n}: {w} is listed again (first on line {seen[w]}): a class must appear once, so delete line {n}")
         seen[w] = n
     words = dict(l.split('\t', 1) for l in _lines(root/'words.txt') if '\t' in l)
