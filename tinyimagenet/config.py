@@ -80,12 +80,15 @@ class TrainConfig(Config):
     "Everything that shapes a classifier's training run (`fit_recipe`, `tinyimagenet train`)."
     model: str = knob('preact', 'the recipe: a network and how to train it (`tinyimagenet.classify.register_recipe`)')
     epochs: int = knob(25, 'epochs of the one-cycle schedule', small=5, positive=True)
-    bs: int = knob(512, 'batch size over all processes', small=64, positive=True)
+    bs: int = knob(512, 'batch size over all processes', small=64, minimum=2)  # BatchNorm needs two images a batch to normalize
     lr: float = knob(None, "peak learning rate of the one-cycle schedule, at most 10 (default: the recipe's)", positive=True,
                      maximum=10)  # AdamW moves each weight by about lr per step: far beyond 10 the weights are noise, and 1e308 overflows
     wd: float = knob(None, "AdamW's decoupled weight decay; the recipe says which parameters it spares (default: the recipe's)",
                      minimum=0)
-    width: float = knob(1., 'multiplies every channel count of the network', small=0.25, positive=True)
+    width: float = knob(1., 'multiplies every channel count of the network, at most 4', small=0.25, positive=True, maximum=4)
+    # the seed's 21.5M parameters grow as width squared, its activations as width: at 4, 344M parameters (5.5 GB with their gradients
+    # and AdamW moments) and about 32 GB of activations a batch of 512 (4 x the 8.3 GiB measured at width 1), half an 80 GB GPU;
+    # at 8, 86 GB, more than one holds
     augment: str = knob('trivial', 'trivial: pad/crop/flip + TrivialAugmentWide; basic: pad/crop/flip + random erasing; none',
                         choices=tuple(augmentations))
     bn_images: int = knob(5_000, 'training images BatchNorm statistics are re-estimated from before each evaluation, for recipes that do',
@@ -106,7 +109,7 @@ speedup_fields = ('amp', 'channels_last', 'cudnn_benchmark', 'fused')  # `tinyim
 class SuperresConfig(Config):
     "Everything that shapes a super-resolution run (`superres`, `tinyimagenet superres`)."
     epochs: int = knob(10, 'epochs of the one-cycle schedule', small=6, positive=True)
-    bs: int = knob(128, 'batch size', small=16, positive=True)
+    bs: int = knob(128, 'batch size', small=16, minimum=2)  # BatchNorm needs two images a batch
     lr: float = knob(2e-3, 'peak learning rate of the one-cycle schedule, at most 10', small=5e-3, positive=True, maximum=10)
     crop: int = knob(64, 'side of the random training crops, a multiple of 32 (64: whole images, only flipped)', small=32,
                      choices=(32, 64), flag=False)
