@@ -1347,6 +1347,89 @@ def _(t):
         tries.append(Outcome('unclear', r, f'empty {out.name} left behind') if out.exists() else refused(r, 1, name))
     return tries
 
+# --- Issue 31: each kind guarded at its boundary, tried with instances of its own -------------------------------------------
+G = 'Issue 31: boundaries'
+
+EDIT_STATE = ('from tinyimagenet.files import load_state, save_state\n'
+              'import json\nstate = load_state(args[0], args[2])\nstate.update(json.loads(args[3]))\n'
+              'save_state(args[1], state, args[2])')  # an edit with the checksum recomputed, as a deliberate editor would
+FIELDS = 'from tinyimagenet.files import load_state\nimport json\nprint(json.dumps(load_state(args[0], args[1])[args[2]]))'
+
+@case(G, 'model-metadata-edited')
+def _(t):
+    "Kind 4: model and UNet files whose metadata was edited (checksum recomputed): a width asking for gigabytes, a longer class list,"
+    " wider UNet stages; and one edited by hand (checksum not recomputed). Each refused at once, naming the file."
+    classes, words = (json.loads(need(lib(t, FIELDS, fx.model, 'model', k), k).out) for k in ('classes', 'words'))
+    unet = json.loads(need(lib(t, FIELDS, fx.unet, 'unet', 'config'), 'UNet config').out)
+    for name, src, kind, change in [('wide.pt', fx.model, 'model', {'width': 16.0}), ('more.pt', fx.model, 'model', {'classes': classes + ['n99999999'], 'words': words + ['extra']}),
+                                    ('wide-unet.pt', fx.unet, 'unet', {'config': {**unet, 'nfs': [8 * n for n in unet['nfs']]}})]:
+        need(lib(t, EDIT_STATE, src, t/name, kind, json.dumps(change)), name)
+    raw = fx.model.read_bytes()
+    (t/'hand.pt').write_bytes(raw.replace(b'words', b'wordz', 1))  # same length: only the checksum can tell
+    tries = [refused(cli(t, 'evaluate', t/'wide.pt'), 1, 'wide.pt'), refused(cli(t, 'predict', t/'wide.pt', fx.pic), 1, 'wide.pt'),
+             refused(cli(t, 'predict', t/'more.pt', fx.pic), 1, 'more.pt'), refused(cli(t, 'upscale', t/'wide-unet.pt', fx.pic, '--out', t/'up'), 1, 'wide-unet.pt'),
+             refused(cli(t, 'evaluate', t/'hand.pt'), 1, 'hand.pt', 'damaged')]
+    return tries + [Outcome('unclear', x.run, f'took {x.run.secs:.0f} s') for x in tries if x.run and x.run.secs > 30]
+
+@case(G, 'wnid-is-a-path')
+def _(t):
+    "Kind 6: a wnid that is a path ('../..', a separator, a control character): train and evaluate --data refuse it naming wnids.txt."
+    tries = []
+    for k, bad in enumerate(['../../../../etc', 'n0/../../x', 'n01\x1b[2J']):
+        root = copy_set(t/f'set{k}')
+        wnids = (root/'wnids.txt').read_text().split()
+        (root/'wnids.txt').write_text((root/'wnids.txt').read_text().replace(wnids[1], bad, 1))
+        tries += [refused(train(t, data=root, out=t/f'out{k}'), 1, 'wnids.txt', 'line', idle=['training ']),
+                  refused(cli(t, 'evaluate', fx.model, '--data', root), 1, 'wnids.txt')]
+    return tries
+
+@case(G, 'text-files-unbounded')
+def _(t):
+    "Kind 7: words.txt a link to /dev/zero, val_annotations.txt a FIFO, wnids.txt a 100 MB sparse file: refused at once, unread."
+    tries = []
+    for k, (name, plant) in enumerate([('words.txt', lambda p: p.symlink_to('/dev/zero')), ('val_annotations.txt', lambda p: os.mkfifo(p)),
+                                       ('wnids.txt', lambda p: (p.write_text('n1\n'), os.truncate(p, 100 << 20)))]):
+        root = copy_set(t/f'set{k}')
+        path = next(root.rglob(name)); path.unlink(); plant(path)
+        tries += [refused(train(t, data=root, out=t/f'out{k}'), 1, name, idle=['training ']),
+                  refused(cli(t, 'evaluate', fx.model, '--data', root, timeout=60), 1, name)]
+    return tries
+
+@case(G, 'fashion-gzip-bomb')
+def _(t):
+    "Kind 7: a Fashion-MNIST file that unpacks to 1 GB of zeros (1 MB packed): refused after reading the idx file's size."
+    import gzip
+    (t/'fm').mkdir()
+    for name in ('train-images-idx3-ubyte', 'train-labels-idx1-ubyte', 't10k-images-idx3-ubyte', 't10k-labels-idx1-ubyte'):
+        with gzip.open(t/'fm'/f'{name}.gz', 'wb', compresslevel=1) as f:
+            for _ in range(1024): f.write(bytes(1 << 20))
+    r = run([*ENTRY, 'train', '--dataset', 'fashion-mnist', *SMALL, '--out', t/'out'], t, env=env(FASHION_MNIST=t/'fm'), timeout=120)
+    return refused(r, 1, 'idx', idle=['training '])
+
+@case(G, 'sizes-bounded')
+def _(t):
+    "Kinds 7 and 9: --width past what a GPU holds, --bs 1 (BatchNorm needs two images), for train and superres: usage errors naming the flag."
+    return [refused(train(t, '--width', '8'), 2, '--width'), refused(train(t, '--bs', '1'), 2, '--bs'), refused(superres(t, '--bs', '1'), 2, '--bs')]
+
+PLUGIN = '\n'.join(['import sys', 'from pathlib import Path', 'name, eps, code, folder = sys.argv[1], sys.argv[2], sys.argv[3], Path(sys.argv[4])',
+                    "(folder/f'{name}.py').write_text(code)", "info = folder/f'{name}-0.1.dist-info'; info.mkdir()",
+                    "(info/'METADATA').write_text(f'Metadata-Version: 2.1' + chr(10) + f'Name: {name}' + chr(10) + 'Version: 0.1' + chr(10))",
+                    "(info/'entry_points.txt').write_text('[tinyimagenet.recipes]' + chr(10) + f'{eps} = {name}' + chr(10))"])
+
+@case(G, 'plugins-named')
+def _(t):
+    "Kind 8: an installed package that fails to import, has a syntax error, declares a recipe it never registers, or declares the"
+    " built-in 'postact': train names the package in one line (exit 1), or keeps the built-in with a warning naming it."
+    (t/'site').mkdir()
+    for name, ep, code in [('broken_nets', 'broken', 'raise ImportError("needs timm")'), ('typo_nets', 'typo', 'def build(:'),
+                           ('silent_nets', 'silent', ''), ('rival_nets', 'postact', 'raise SystemExit("rival_nets must not be imported")')]:
+        subprocess.run([sys.executable, '-c', PLUGIN, name, ep, code, t/'site'], check=True)
+    e = env(PYTHONPATH=t/'site')
+    tries = [refused(run([*ENTRY, 'train', *SYN, *SMALL, '--data', fx.data, '--model', m, '--out', t/f'o-{m}'], t, env=e), 1, pkg, idle=['training '])
+             for m, pkg in (('broken', 'broken_nets'), ('typo', 'typo_nets'), ('silent', 'silent_nets'))]
+    r = run([*ENTRY, 'train', *SYN, *SMALL, '--data', fx.data, '--model', 'postact', '--out', t/'o-postact'], t, env=e)
+    return tries + [works(r, 'rival_nets' in r.err and 'warning' in r.err and (t/'o-postact'/'model.pt').is_file(), 'the rival was not named, or the run failed')]
+
 def main():
     global TMP, ENV, fx
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])

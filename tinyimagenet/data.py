@@ -568,7 +568,7 @@ def _read_classes(root):
     for n, w in enumerate(wnids, 1):  # a wnid names a folder of the set: a name, never a path
         if w in ('.', '..') or any(c in '/\\' or ord(c) < 32 or ord(c) == 127 for c in w):
             raise ValueError(f"{root/'wnids.txt'}, line {n}: {w!r} is not a class name (a wnid such as n01443537: no path separators, "
-                             f"'..' or control characters): correct line {n}")
+                             f"'..' or control characters): fix line {n}")
         if w in seen: raise ValueError(f"{root/'wnids.txt'}, line {n}: {w} is listed again (first on line {seen[w]}): a class must appear once, so delete line {n}")
         seen[w] = n
     words = dict(l.split('\t', 1) for l in _lines(root/'words.txt') if '\t' in l)
