@@ -1430,6 +1430,72 @@ def _(t):
     r = run([*ENTRY, 'train', *SYN, *SMALL, '--data', fx.data, '--model', 'postact', '--out', t/'o-postact'], t, env=e)
     return tries + [works(r, 'rival_nets' in r.err and 'warning' in r.err and (t/'o-postact'/'model.pt').is_file(), 'the rival was not named, or the run failed')]
 
+@case(G, 'outputs-never-inputs')
+def _(t):
+    "Kind 1: an output that is an input by another name (a hard link or a link to an input picture, a file of the data set or a hard"
+    " link to one, the model's own metrics): refused before any work, every input unchanged."
+    root = copy_set(t/'set')
+    for name in ('a.png', 'b.png'): shutil.copy(fx.pic, t/name)
+    os.link(t/'a.png', t/'a_2x.png'); (t/'b_2x.png').symlink_to(t/'b.png')
+    os.link(root/'val'/'val_annotations.txt', t/'annotations.txt')
+    run_dir = copy_run(fx.run, t/'run')
+    keep = snapshot(root, t/'a.png', t/'b.png', run_dir)
+    return [refused(cli(t, 'upscale', fx.unet, t/'a.png', '--out', t), 1, 'a_2x.png', keep=keep),
+            refused(cli(t, 'upscale', fx.unet, t/'b.png', '--out', t), 1, 'b_2x.png', keep=keep),
+            refused(cli(t, 'evaluate', run_dir/'model.pt', '--data', root, '--per-class', root/'val'/'val_annotations.txt'), 1, 'val_annotations.txt', keep=keep),
+            refused(cli(t, 'evaluate', run_dir/'model.pt', '--data', root, '--per-class', t/'annotations.txt'), 1, 'annotations.txt', keep=keep),
+            refused(cli(t, 'evaluate', run_dir/'model.pt', '--data', root, '--per-class', run_dir/'metrics.csv'), 1, 'metrics.csv', keep=keep),
+            refused(cli(t, 'interpret', run_dir/'model.pt', '--data', root, '--out', root/'val'), 1, '--out', keep=keep)]
+
+@case(G, 'torchrun-variables-stray')
+def _(t):
+    "Kind 2: a torchrun variable left in the shell (RANK alone, GROUP_RANK alone, WORLD_SIZE without MASTER_ADDR): said in one line"
+    " naming it, never a check skipped (the --out holds a run) nor the output muted."
+    copy_run(fx.run, t/'run')
+    keep = snapshot(t/'run')
+    full = dict(RANK='0', LOCAL_RANK='0', WORLD_SIZE='2', MASTER_PORT='29500')
+    return [refused(run([*ENTRY, 'train', *SYN, *SMALL, '--data', fx.data, '--out', t/'run'], t, env=env(**stray)), 1, name, keep=keep, idle=['training '])
+            for stray, name in ((dict(RANK='1'), 'RANK'), (dict(GROUP_RANK='1'), 'GROUP_RANK'), (full, 'MASTER_ADDR'))]
+
+@case(G, 'planted-in-out')
+def _(t):
+    "Kind 3: a link planted where a command keeps its pid file in --out (to a file of the user's), or a folder there: refused, the file"
+    " the link points at unchanged; train and superres."
+    (t/'victim.txt').write_text('keep me')
+    keep = snapshot(t/'victim.txt')
+    (t/'o1').mkdir(); (t/'o1'/'.tinyimagenet.pid').symlink_to(t/'victim.txt')
+    (t/'o2').mkdir(); (t/'o2'/'.tinyimagenet.pid').mkdir()
+    return [refused(train(t, out=t/'o1'), 1, '.tinyimagenet.pid', keep=keep, idle=['training ']),
+            refused(superres(t, out=t/'o2'), 1, '.tinyimagenet.pid', keep=keep, idle=['training '])]
+
+@case(G, 'outside-text-forges-lines')
+def _(t):
+    "Kind 5: class names with newlines and carriage returns, a picture whose name holds a newline: predict and upscale print each"
+    " on its own line, escaped; --json keeps them exact."
+    lib(t, 'from tinyimagenet.classify import load_model, save_model; from tinyimagenet.config import TrainConfig\n'
+           'm, meta = load_model(args[0])\n'
+           'words = [w + ("\\n  0.999  Forged  (n00000000)" if i % 2 else "\\rOverwritten") for i, w in enumerate(meta["words"])]\n'
+           'save_model(args[1], m, TrainConfig.from_dict(meta["config"]), meta["classes"], meta["data"], words)', fx.model, t/'forged.pt')
+    shutil.copy(fx.pic, t/'two\nlines.png')
+    p = cli(t, 'predict', t/'forged.pt', t/'two\nlines.png', '--top', '10')
+    j = cli(t, 'predict', t/'forged.pt', t/'two\nlines.png', '--top', '10', '--json')
+    u = cli(t, 'upscale', fx.unet, t/'two\nlines.png', '--out', t/'up')
+    return [works(p, p.out.count('\n') == 11 and '\r' not in p.out and '\\n  0.999' in p.out, 'a line forged'),
+            works(j, j.code == 0 and any('\n' in c['name'] for c in json.loads(j.out)[0]['top']), 'JSON not exact'),
+            works(u, u.out.count('\n') == 1 and 'two\\nlines_2x.png' in u.out, 'a line forged')]
+
+@case(G, 'user-errors-exit-1')
+def _(t):
+    "Kind 9: names longer than the file system allows (--per-class, upscale --out, --out), --threads 100000, a resume whose --seed"
+    " differs: one line naming the flag or file and what to do, never exit 3."
+    copy_run(fx.run, t/'run')
+    long = 'x' * 300
+    return [refused(cli(t, 'evaluate', fx.model, '--per-class', t/f'{long}.csv'), 1, 'shorter'),
+            refused(cli(t, 'upscale', fx.unet, fx.pic, '--out', t/long), 1, 'shorter'),
+            refused(train(t, out=t/long), 1, 'shorter', idle=['training ']),
+            refused(train(t, '--threads', '100000'), 2, '--threads'),
+            refused(run([*ENTRY, 'train', *SYN, *SMALL, '--data', fx.data, '--out', t/'run', '--resume'], t), 1, '--seed', '0')]
+
 def main():
     global TMP, ENV, fx
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
