@@ -9,7 +9,7 @@ __all__ = ['entry_point_group', 'recipes', 'registered_by', 'Recipe', 'register_
            'UnknownRecipeError', 'save_model', 'load_model', 'to_input', 'predict', 'Interpretation']
 
 # %% ../nbs/02c_classify.ipynb #179e03d9
-import contextlib, copy, math, os, sys, time, warnings
+import contextlib, copy, dataclasses, math, os, sys, time, warnings
 from dataclasses import dataclass
 from importlib import import_module
 from importlib.metadata import entry_points
@@ -61,6 +61,11 @@ def register_recipe(name:str, # what fit_recipe, model files and --model call it
     if not callable(build): raise TypeError(f'register_recipe({name!r}): build must be a function build(n_classes, width) -> nn.Module')
     module = sys._getframe(1).f_globals.get('__name__', '?')  # who registers: a package's module, or '__main__'
     if (owner := builtin_recipes.get(name) or registered_by.get(name, module)) != module:
+        if name in builtin_recipes and name not in recipes: import_module(builtin_recipes[name])
+        old = recipes.get(name)
+        if old is not None and getattr(old.build, '__qualname__', None) == getattr(build, '__qualname__', 0) and \
+                dataclasses.replace(Recipe(name, build, **settings), build=old.build) == old:
+            return old  # the same recipe again (the notebook of the module that registers it, run cell by cell): the module's is kept
         raise ValueError(f'register_recipe({name!r}) in {module}: {owner} registers a recipe of that name, and it is kept; '
                          f'give this one another name')
     recipes[name], registered_by[name] = Recipe(name, build, **settings), module

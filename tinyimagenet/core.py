@@ -14,11 +14,18 @@ import torch
 from torch.overrides import TorchFunctionMode
 
 # %% ../nbs/00_core.ipynb #af4699d5
-def is_test_run() -> bool:
-    "Whether notebooks and the command line run at test scale: `TINYIMAGENET_TEST`, else whether `nbdev_test` is running."
+def _asked_scale():
+    "True or False where `TINYIMAGENET_TEST` says which scale, True under `nbdev_test` (it sets IN_TEST), None where nothing asks."
     flag = os.environ.get('TINYIMAGENET_TEST')
-    if flag is None: return bool(os.environ.get('IN_TEST'))  # nbdev_test sets IN_TEST while it runs notebooks
-    return flag.strip().lower() not in ('', '0', 'false', 'no')
+    if flag is not None: return flag.strip().lower() not in ('', '0', 'false', 'no')
+    return True if os.environ.get('IN_TEST') else None
+
+def is_test_run() -> bool:
+    "Whether notebooks run at test scale: as `TINYIMAGENET_TEST` says; else under `nbdev_test`; else when the real Tiny ImageNet is not in the data folder (said once)."
+    if (asked := _asked_scale()) is not None: return asked
+    if _tiny_imagenet_here(): return False
+    _say_test_scale()
+    return True
 
 # %% ../nbs/00_core.ipynb #697e53c8
 def real_or_test(real, test):
@@ -43,8 +50,19 @@ def _env_folder(name:str): # an environment variable naming a folder
     return path
 
 def data_dir() -> Path:
-    "Where datasets and caches live: `$TINYIMAGENET_DATA`, else `$XDG_CACHE_HOME/tinyimagenet` (`~/.cache/tinyimagenet`)."
-    return _env_folder('TINYIMAGENET_DATA') or (_env_folder('XDG_CACHE_HOME') or Path.home()/'.cache')/'tinyimagenet'
+    "Where datasets and caches live: `$TINYIMAGENET_DATA`, else `$XDG_CACHE_HOME/tinyimagenet` (`~/.cache/tinyimagenet`), `tinyimagenet-test` in an asked-for test run."
+    if folder := _env_folder('TINYIMAGENET_DATA'): return folder
+    return (_env_folder('XDG_CACHE_HOME') or Path.home()/'.cache')/('tinyimagenet-test' if _asked_scale() else 'tinyimagenet')
+
+def _tiny_imagenet_here() -> bool:
+    "Whether the real Tiny ImageNet is in the data folder, extracted or as its zip: a real run would not download it."
+    return (data_dir()/'tiny-imagenet-200'/'wnids.txt').is_file() or (data_dir()/'tiny-imagenet-200.zip').is_file()
+
+@functools.cache  # once per process: a chapter says it in its first output, not at every question
+def _say_test_scale():
+    print(f'Test scale: the real Tiny ImageNet is not in {data_dir()}, so this runs on small sets (Fashion-MNIST, synthetic shapes) with '
+          'few epochs, in minutes on a CPU. For the real run, set TINYIMAGENET_TEST=0 (in Jupyter, a first cell %env TINYIMAGENET_TEST=0; '
+          'it downloads Tiny ImageNet, about 237 MB) or put tiny-imagenet-200 there.', flush=True)
 
 # %% ../nbs/00_core.ipynb #97138414
 def _alive(pid) -> bool:

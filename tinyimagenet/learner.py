@@ -7,7 +7,7 @@ __all__ = ['events', 'CancelFitException', 'CancelEpochException', 'CancelBatchE
            'Learner', 'NonFiniteLossError', 'NonFiniteGuardCB', 'setup_device', 'unwrap', 'model_device', 'DeviceCB',
            'MetricsCB', 'ProgressCB', 'BatchSchedulerCB', 'Speedups', 'speedups', 'MixedPrecisionCB', 'GradientClipCB',
            'FreezeCB', 'param_groups', 'adamw', 'train', 'save_network', 'load_network', 'per_process_bs',
-           'CheckpointCB']
+           'SettingsMismatch', 'CheckpointCB']
 
 # %% ../nbs/02_learner.ipynb #6bd7a084
 import os, sys, threading, time, warnings
@@ -31,6 +31,7 @@ with warnings.catch_warnings():  # torcheval 0.0.7 uses torch.jit.script, which 
     from torcheval.metrics import Mean, MulticlassAccuracy
     from torcheval.metrics.toolkit import sync_and_compute
 
+from .config import processes
 from .core import default_device, to_device
 from .files import load_state, save_state
 
@@ -180,10 +181,10 @@ class NonFiniteGuardCB(Callback):
 # %% ../nbs/02_learner.ipynb #b2f01bc6
 def setup_device(device=None) -> torch.device:
     "`device` (default `default_device()`); under `torchrun`, this rank's GPU instead of any other, and the process group joined."
-    device = torch.device(device or default_device())
-    if int(os.environ.get('WORLD_SIZE', 1)) > 1:
+    device, here = torch.device(device or default_device()), processes()
+    if here.world_size > 1:
         if device.type == 'cuda':
-            device = torch.device('cuda', int(os.environ['LOCAL_RANK']))
+            device = torch.device('cuda', here.local_rank)
             torch.cuda.set_device(device)  # so that 'cuda' (e.g. in DeviceDataLoader) means this rank's GPU
         if not dist.is_initialized(): dist.init_process_group('nccl' if device.type == 'cuda' else 'gloo')
     return device
@@ -519,14 +520,21 @@ def _training_state(learn, settings, rng:list) -> dict:
              'rng': rng}
     return state
 
+class SettingsMismatch(ValueError):
+    "A resumed run's setting `key` is `now` (missing: `now` is `SettingsMismatch.missing`), where its checkpoint `path` recorded `saved`."
+    missing = object()
+    def __init__(self, path, key, saved, now):
+        self.path, self.key, self.saved, self.now = path, key, saved, now
+        have = f'no {key} in its settings' if now is self.missing else f'{key}={now!r}'
+        super().__init__(f'{path} was written by a run with {key}={saved!r}, but this run has {have}: '
+                         f'resume with {key}={saved!r}, or start a new run without resuming.')
+
 def _check_settings(path, saved:dict, now:dict):
     "Refuse to resume when a setting recorded in the checkpoint differs from this run's."
     derived = ('n_epochs', 'steps_per_epoch')  # follow from other settings (epochs, bs, data): those are named first
     for k, v in sorted(saved.items(), key=lambda kv: kv[0] in derived):
         if k in now and now[k] == v: continue
-        have = f'{k}={now[k]!r}' if k in now else f'no {k} in its settings'
-        raise ValueError(f'{path} was written by a run with {k}={v!r}, but this run has {have}: '
-                         f'resume with {k}={v!r}, or start a new run without resuming.')
+        raise SettingsMismatch(path, k, v, now.get(k, SettingsMismatch.missing))
 
 def _read_checkpoint(path) -> dict:
     "The training state in the checkpoint `path`, or an error that says what is there instead."

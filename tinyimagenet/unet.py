@@ -4,11 +4,12 @@
 
 # %% auto #0
 __all__ = ['unet_widths', 'downsample', 'upsample', 'bicubic_input', 'superres_input', 'to_pixels', 'to_bytes',
-           'get_superres_dls', 'UpsamplingBlock', 'TinyUNet', 'PSNR', 'SSIM', 'superres_metrics', 'gain_over_bicubic',
-           'show_upscaled', 'FeatureLoss', 'save_unet', 'load_unet', 'upscale', 'upscale_images', 'superres']
+           'get_superres_dls', 'picture_files', 'picture_patches', 'UpsamplingBlock', 'TinyUNet', 'PSNR', 'SSIM',
+           'superres_metrics', 'gain_over_bicubic', 'show_upscaled', 'FeatureLoss', 'save_unet', 'load_unet', 'upscale',
+           'upscale_images', 'superres']
 
 # %% ../nbs/04_unet.ipynb #fd106e11
-import warnings
+import hashlib, math, os, warnings
 from copy import deepcopy
 from functools import partial
 from pathlib import Path
@@ -24,7 +25,9 @@ from .augment import random_crop_flip
 from .config import SuperresConfig
 from .blocks import PreactivationConv, PreactivationResidualConv, init_leaky_weights
 from .core import check_writable, write_atomically
-from .data import DataLoaders, EmptyClassWarning, dataset_path, denorm, get_imagenet_dls, preprocess, read_picture
+from .data import (DataLoaders, DeviceDataLoader, EmptyClassWarning, _cache_dir, _cache_error, _fingerprint, _patches, dataset_path,
+                               denorm, get_imagenet_dls, preprocess, read_picture)
+from .files import load_state, save_state
 from .metrics import StructuralSimilarity
 from .learner import (Callback, CheckpointCB, FreezeCB, Learner, is_main_process, load_network, model_device,
                                   per_process_bs, save_network, setup_device, train, unwrap)
@@ -80,12 +83,76 @@ def get_superres_dls(bs=SuperresConfig.bs, # batch size
                      crop=SuperresConfig.crop, # side of the random training crops, a multiple of 32; 64 means whole images, only flipped
                      path=None, # a set in the Tiny ImageNet layout (tiny-imagenet-200, make_photo_tiny_imagenet's, ...); default dataset_path()
                      device=None, # default default_device()
+                     images=None, # instead of `path`: any folder of pictures, cut by `picture_patches` (below)
                     ) -> DataLoaders:
     "Batches `(superres_input(target), target)` of normalized images: cropped and flipped for training, whole and in order for validation."
     if crop % 32: raise ValueError(f'crop={crop}: the UNet needs sizes divisible by 32; use 32 or 64.')
+    tfms = partial(_superres_batch, crop), partial(_superres_batch, None)
+    if images is not None:
+        if path is not None: raise ValueError(f'Give a set (path={path}) or a folder of pictures (images={images}), not both')
+        p = picture_patches(images)  # the labels are each patch's picture
+        loader = lambda split, tfm, **kw: DeviceDataLoader(p[split], p[f'{split}_source'], bs, batch_tfm=tfm, device=device, **kw)
+        return DataLoaders(loader('train', tfms[0], shuffle=True, drop_last=True), loader('valid', tfms[1]), p['pictures'], p['pictures'])
     with warnings.catch_warnings():  # the labels are dropped, so a class without training images (a held-out photograph) is fine
         warnings.simplefilter('ignore', EmptyClassWarning)
-        return get_imagenet_dls(bs, path=path, device=device, batch_tfms=(partial(_superres_batch, crop), partial(_superres_batch, None)))
+        return get_imagenet_dls(bs, path=path, device=device, batch_tfms=tfms)
+
+# %% ../nbs/04_unet.ipynb #912da044
+def picture_files(folder) -> list:
+    "The files in `folder` and its sub-folders whose suffix names a format Pillow opens, as sorted paths relative to it; hidden ones are left out."
+    Image.init()  # registers every format Pillow has a plugin for
+    suffixes = {ext for ext, fmt in Image.registered_extensions().items() if fmt in Image.OPEN}
+    found = []
+    for d, dirs, names in os.walk(folder):
+        dirs[:] = [n for n in dirs if not n.startswith('.')]
+        found += [Path(d, n).relative_to(folder) for n in names if not n.startswith('.') and Path(n).suffix.lower() in suffixes]
+    return sorted(found)
+
+def _cut(folder, files, valid_fraction, scales) -> dict:
+    "The patches of every usable picture among `files`, split by picture: those first in the order of their paths' hashes are held out."
+    cut, skipped = {}, []
+    for rel in map(str, files):
+        try: x = read_picture(folder/rel)
+        except ValueError as e: skipped.append(f'{rel}: {e}'); continue
+        patches = _patches(Image.fromarray(x.permute(1, 2, 0).numpy()), scales)
+        if patches: cut[rel] = np.stack(patches).transpose(0, 3, 1, 2)
+        else: skipped.append(f'{rel}: {x.shape[2]}x{x.shape[1]}, too small')
+    pictures = list(cut)
+    held_out = sorted(sorted(pictures, key=lambda p: hashlib.sha1(p.encode()).hexdigest())[:max(1, round(valid_fraction * len(pictures)))])
+    def split(names):
+        if not names: return torch.zeros(0, 3, 64, 64, dtype=torch.uint8), torch.zeros(0, dtype=torch.int64)
+        return (torch.from_numpy(np.concatenate([cut[n] for n in names])),
+                torch.cat([torch.full((len(cut[n]),), pictures.index(n)) for n in names]))
+    (train, train_source), (valid, valid_source) = split([p for p in pictures if p not in held_out]), split(held_out)
+    return dict(pictures=pictures, held_out=held_out, skipped=skipped, train=train, train_source=train_source, valid=valid, valid_source=valid_source)
+
+def picture_patches(folder, # pictures in any format Pillow reads, in it or its sub-folders, at least 64 px on the shorter side
+                    valid_fraction=0.2, # the share of the usable pictures held out whole for validation (rounded; at least one)
+                    scales=(1, 0.5), # the sizes each picture is cut at, as fractions of its own (as for `make_photo_tiny_imagenet`)
+                   ) -> dict:
+    "uint8 64x64 patches of the pictures under `folder` and the index of each one's picture, whole pictures held out; cached, cut again when they change."
+    folder, smallest = Path(folder), math.ceil(64 / max(scales))
+    if not folder.is_dir(): raise FileNotFoundError(f'{folder} is not a folder: pass a folder of pictures (at least {smallest} px on the shorter side)')
+    if not 0 < valid_fraction < 1: raise ValueError(f'valid_fraction={valid_fraction}: give the share of the pictures to hold out, between 0 and 1')
+    files = picture_files(folder)
+    listing = [(str(p), (st := (folder/p).stat()).st_size, st.st_mtime_ns, st.st_ctime_ns) for p in files]
+    fingerprint = _fingerprint([*listing, ('valid_fraction', valid_fraction, 'scales', *scales)])
+    cache = _cache_dir(folder)/'patches.safetensors'
+    try:
+        state = load_state(cache, 'patch cache')
+        if state['fingerprint'] == fingerprint: return state
+        warnings.warn(f'Cutting the pictures of {folder} again into {cache}: the pictures changed')
+    except FileNotFoundError: pass
+    except ValueError as e: warnings.warn(f'Cutting the pictures of {folder} again into {cache}: {e}')
+    state = _cut(folder, files, valid_fraction, scales)
+    if len(state['pictures']) < 2:
+        skipped = f' (skipped: {"; ".join(state["skipped"])})' if state['skipped'] else ''
+        raise ValueError(f'{folder} holds {len(state["pictures"])} usable picture{"s" * (len(state["pictures"]) != 1)}{skipped}: it needs at least 2, '
+                         f'one to train on and one to hold out, at least {smallest} px on the shorter side, in a format Pillow reads')
+    if state['skipped']: warnings.warn(f'{folder}: {len(state["skipped"])} picture(s) skipped: {"; ".join(state["skipped"])}')
+    try: save_state(cache, {**state, 'fingerprint': fingerprint}, 'patch cache')
+    except OSError as e: raise _cache_error(cache, e, state['train'].nbytes + state['valid'].nbytes) from None
+    return load_state(cache, 'patch cache')  # the patches mapped from the file just written
 
 # %% ../nbs/04_unet.ipynb #b22356eb
 class UpsamplingBlock(nn.Sequential):
@@ -276,6 +343,7 @@ def superres(out, # directory for checkpoint.pt (every epoch) and unet.pt (at th
              encoder:nn.Module=None, # a trained classifier: the down path starts from its layers, frozen for the first epoch
              resume=False, # continue from out/checkpoint.pt, with the same config
              device=None, # default default_device(); under torchrun, this rank's GPU
+             images=None, # instead of `path`: any folder of pictures (`picture_patches`), whole pictures held out for validation
              **changes, # fields of SuperresConfig to change, e.g. epochs=1
             ) -> Path:
     "Train a `TinyUNet` on `path` as `tinyimagenet superres` does; return the path of the saved `unet.pt` (rank 0 writes it)."
@@ -284,10 +352,12 @@ def superres(out, # directory for checkpoint.pt (every epoch) and unet.pt (at th
         raise ValueError("The perceptual loss compares a classifier's activations: give a trained classifier (--encoder MODEL).")
     out, device = check_writable(out), setup_device(device)  # under torchrun, the process group is joined here
     bs = per_process_bs(config.bs)  # this process's share
-    root = Path(path) if path is not None else dataset_path()
+    root = Path(images if images is not None else path if path is not None else dataset_path())
     model = TinyUNet(*unet_widths(config)) if encoder is None else TinyUNet.from_classifier(encoder)
     settings = {**config.as_dict(), 'data': str(root.resolve()), 'encoder': encoder is not None, **model.config}
     cbs = [CheckpointCB(out/'checkpoint.pt', resume=resume, settings=settings), *([] if encoder is None else [FreezeCB('down', n_epochs=1)])]
-    train(model, get_superres_dls(bs, config.crop, root, device), config.lr, config.epochs, cbs,
+    dls = get_superres_dls(bs, config.crop, path if images is not None else root, device, images)  # both given: refused there
+    if not len(dls.train): raise ValueError(f'The batch size {bs} is more than the {len(dls.train.x):,} training patches of {root}: use a smaller one')
+    train(model, dls, config.lr, config.epochs, cbs,
           FeatureLoss(encoder.layers) if config.perceptual else F.mse_loss, superres_metrics(), plot=False, device=device)
     return save_unet(model, out/'unet.pt') if is_main_process() else out/'unet.pt'

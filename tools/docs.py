@@ -11,7 +11,8 @@ heading anchors, links between pages). The site is readable offline: no CDN, ima
                                                   # machinery: a `#|` directive, Quarto syntax, a hidden cell's code
     python tools/docs.py --html DIR               # also render the pages of nbs/sidebar.yml to DIR: open DIR/index.html
     python tools/docs.py --html DIR --check       # README check, then open every page in headless Chromium and exit 1 on
-                                                  # a broken image, a raw `#|` directive, the source of a hidden cell,
+                                                  # a broken image, a raw `#|` directive, the source of a hidden cell
+                                                  # or of a cell that writes prose (`Markdown(f'...`),
                                                   # a link to a missing page or anchor, or a console error
     python tools/docs.py --html DIR --screenshots SHOTS   # also a PNG of each page, 1200 px wide, cut every 2000 px
 
@@ -212,16 +213,29 @@ def apply_cell_options(nb):
             if options.get('echo') is False or not cell.source.strip(): cell.metadata['transient'] = {'remove_source': True}
             if options.get('output') is False: cell.outputs = []
             if options.get('output') == 'asis': cell.metadata.setdefault('tags', []).append('asis')  # shown as page text
+            if options.get('code-fold') in (True, 'show'): cell.metadata.setdefault('tags', []).append('code-fold')  # see fold_inputs
         cells.append(cell)
     nb.cells = cells
     return nb
+
+def fold_inputs(body: str) -> str:
+    "Put the source of each cell tagged `code-fold` in a closed `<details>`, as Quarto's `code-fold: true` does; its outputs stay shown."
+    start = '<div class="input">'
+    for cell in reversed([m.end() for m in re.finditer(r'<div class="cell [^"]*celltag_code-fold[^"]*"[^>]*>\s*', body)]):
+        if not body.startswith(start, cell): continue  # a cell without its source on the page
+        depth, i = 0, cell
+        for tag in re.finditer(r'<(/?)div\b', body[cell:]):
+            depth += -1 if tag[1] else 1
+            if depth == 0: i = cell + body[cell:].index('>', tag.end()) + 1; break
+        body = f'{body[:cell]}<details class="code-fold"><summary>Code</summary>{body[cell:i]}</details>{body[i:]}'
+    return body
 
 def notebook_html(page: Page, context: PageContext) -> str:
     "The cells of `page`'s processed notebook as HTML, front matter out."
     nb = nbformat.read(page.processed, as_version=4)
     if nb.cells and nb.cells[0].cell_type == 'raw' and split_front_matter(nb.cells[0].source)[0]: nb.cells.pop(0)
     nb.metadata.pop('widgets', None)  # widget state would pull in require.js and the widget manager from a CDN
-    return SiteExporter(context).from_notebook_node(apply_cell_options(nb))[0]
+    return fold_inputs(SiteExporter(context).from_notebook_node(apply_cell_options(nb))[0])
 
 def local_href(href: str, names: dict, site_url: str) -> str:
     "Where `href` points in the offline site: the docs site's URLs and links to notebooks become links to the pages beside."
@@ -258,6 +272,7 @@ pre code { background: none; padding: 0; font-size: 1em; }
 .prompt { display: none; }
 .cell { margin: 0.9rem 0; }
 .input_area pre, .text_cell_render pre { background: var(--code-bg); border-radius: 4px; }
+details.code-fold > summary { cursor: pointer; color: var(--muted); font-size: 0.9rem; margin: 0.3rem 0; }
 .output_area pre { border-left: 2px solid lightsalmon; margin-left: 0.8rem; background: none; }
 .celltag_asis .output_area pre { border-left: 0; margin-left: 0; background: var(--code-bg); border-radius: 4px; }
 .text_cell_render pre, .celltag_asis pre { margin: 0.8rem 0; }
@@ -318,6 +333,7 @@ PAGE_FACTS = """(() => ({
   links: [...document.querySelectorAll('a[href]')].map(a => a.href),
   lines: document.body.innerText.split('\\n'),
   blocks: [...document.querySelectorAll('pre')].map(p => p.innerText),
+  sources: [...document.querySelectorAll('.input_area pre')].map(p => p.textContent),
   height: document.documentElement.scrollHeight,
 }))()"""
 
@@ -337,11 +353,18 @@ def hidden_sources(source: Path) -> list[str]:
         (hidden if hide else shown).append(code)
     return [c for c in hidden if c and not any(c in s for s in shown)]
 
+# a cell that renders prose: `Markdown(f"""...`, `display(HTML(f'...`; its output belongs on the page, its source does not
+PROSE_TEMPLATE = re.compile(r'\b(?:Markdown|HTML|Latex)\(\s*(?:[rRbBuU]?[fF]|[fF][rR])?(?:"""|\'\'\'|"|\')')
+
 def check_page(facts: dict, hidden: list[str]) -> list[str]:
-    "What is wrong in one page's `facts` (broken images, raw directives, hidden code); links are checked across pages."
+    "What is wrong in one page's `facts` (broken images, raw directives, hidden code, prose templates); links are checked across pages."
     problems = [f'image does not load: {src}' for src in facts['broken_images']]
     problems += [f'raw directive on the page: {l.strip()[:80]!r}' for l in facts['lines'] if l.strip().startswith('#|')]
     blocks = ['\n'.join(l.rstrip() for l in b.splitlines()) for b in facts['blocks']]
+    for code in facts['sources']:
+        if template := PROSE_TEMPLATE.search(code):
+            line = code[code.rfind('\n', 0, template.start()) + 1:].splitlines()[0].strip()
+            problems.append(f'shows the source of a cell that writes prose (mark it #| echo: false): {line[:80]!r}')
     for code in hidden:
         if any(code in b for b in blocks): problems.append(f'shows the source of a hidden cell: {code.splitlines()[0][:80]!r}')
     return problems
@@ -412,7 +435,7 @@ def main():
     if args.check and problems: sys.exit(f'{len(problems)} problems in the docs:\n' + '\n'.join(f'  {p}' for p in problems))
     if problems: print('\n'.join(problems))
     elif args.check and args.html:
-        print('every page: images load, no raw #| directive, no hidden cell, links and anchors resolve, no console error')
+        print('every page: images load, no raw #| directive, no hidden cell, no prose template, links and anchors resolve, no console error')
 
 if __name__ == '__main__':
     from chromium import ChromiumError

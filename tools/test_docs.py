@@ -1,9 +1,10 @@
-"""Tests of `tools/docs.py`: its Pandoc anchors and cell options, and the browser check on a tiny two-page site.
+"""Tests of `tools/docs.py`: its Pandoc anchors and cell options, folded cells, and the browser check on tiny sites.
 
     python tools/test_docs.py     # from the repository root; needs Chromium, as `python tools/docs.py --html DIR --check` does
 
 A clean page must pass the check; a page rendered from an unprocessed notebook, with a missing image, a leaked `#| hide` cell, a
-directive nbdev does not see, a link to a missing anchor and page, and a script that logs an error, must fail naming each.
+directive nbdev does not see, a link to a missing anchor and page, and a script that logs an error, must fail naming each; so must
+the source of a cell that writes prose (`Markdown(f"..."`), while a `code-fold` cell's source folds away under its output.
 """
 import base64, sys, tempfile, time, traceback
 from pathlib import Path
@@ -142,6 +143,28 @@ def test_readme_shows_prose_not_machinery():
         for e in ["README.md shows the source of a hidden cell: \"secret_setup = 'only for the tests'\"",
                   "README.md shows Quarto syntax: '::: {.callout-note}'"]:
             assert e in problems, f'{e!r} not among {problems}'
+
+def test_folded_and_prose_cells():
+    "A `code-fold` cell's source is in a closed <details>, its output shown; a prose template on a page is named, hidden it is not."
+    page = notebook(
+        new_markdown_cell('# Prose\n\n> Cells that write prose.'),
+        new_code_cell('#| code-fold: true\ntest_eq(1 + 1, 2)\nprint("checked")', execution_count=1,
+                      outputs=[new_output('stream', text='checked')]),
+        new_code_cell('Markdown(f"""The answer is {40 + 2}.""")', execution_count=2,
+                      outputs=[new_output('execute_result', data={'text/markdown': 'The answer is 42.', 'text/plain': ''}, execution_count=2)]),
+        new_code_cell("#| echo: false\nMarkdown(f'Hidden: {1}.')", execution_count=3,
+                      outputs=[new_output('execute_result', data={'text/markdown': 'Hidden: 1.', 'text/plain': ''}, execution_count=3)]))
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp); nbs = root/'nbs'; nbs.mkdir()
+        nbformat.write(page, nbs/'prose.ipynb'); process(nbs, root/'proc')
+        pages = [docs.Page(nbs/'prose.ipynb', root/'proc'/'prose.ipynb')]
+        docs.build_site(root/'site', pages, 'https://example.github.io/proj')
+        html = (root/'site'/'prose.html').read_text()
+        folded = html[html.index('<details class="code-fold"><summary>Code</summary>'):]
+        assert 'test_eq' in folded[:folded.index('</details>')] and 'checked' in folded[folded.index('</details>'):], html
+        test_eq(html.count('<details'), 1)
+        problems = docs.check_site(root/'site', pages)
+        test_eq(problems, ["prose.html: shows the source of a cell that writes prose (mark it #| echo: false): 'Markdown(f\"\"\"The answer is {40 + 2}.\"\"\")'"])
 
 def test_sidebar_files():
     with tempfile.TemporaryDirectory() as tmp:
