@@ -47,17 +47,20 @@ of the output went away (e.g. `| head`)."""
 
 # %% ../nbs/05_cli.ipynb #e5a1c0de
 _CONTROL = re.compile(r'[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]')  # all but tab, newline and carriage return (progress lines)
+_ANY_CONTROL = re.compile(r'[\x00-\x1f\x7f-\x9f]')
+
+def _escaped(text:str, control=_CONTROL) -> str: return control.sub(lambda m: m[0].encode('unicode_escape').decode(), text)
 
 def _shown(text) -> str:
     "Text from outside (a class name from a model file, a wnid or word of a data set, a file name) as it goes into a line of output: every control character escaped, newlines and carriage returns too, so it cannot forge lines."
-    return re.sub(r'[\x00-\x1f\x7f-\x9f]', lambda m: m[0].encode('unicode_escape').decode(), str(text))
+    return _escaped(str(text), _ANY_CONTROL)
 
 class _Terminal(io.TextIOBase):
     "`stream` with control characters written as escapes and characters its encoding lacks as `\\u....`: nothing printed can steer a terminal."
     def __init__(self, stream): self.stream = stream
     def write(self, text):
         encoding = getattr(self.stream, 'encoding', None) or 'utf-8'
-        text = _CONTROL.sub(lambda m: m[0].encode('unicode_escape').decode(), text)
+        text = _escaped(text)
         return self.stream.write(text.encode(encoding, 'backslashreplace').decode(encoding))
     def flush(self): self.stream.flush()
     def isatty(self): return self.stream.isatty()
