@@ -1496,6 +1496,77 @@ def _(t):
             refused(train(t, '--threads', '100000'), 2, '--threads'),
             refused(run([*ENTRY, 'train', *SYN, *SMALL, '--data', fx.data, '--out', t/'run', '--resume'], t), 1, '--seed', '0')]
 
+# The CLI in a process that says its peak resident memory (MB) on stderr as it ends.
+PEAK = ('import resource, sys\nfrom tinyimagenet.cli import main\ncode = main(sys.argv[1:])\n'
+        'print("peak", resource.getrusage(resource.RUSAGE_SELF).ru_maxrss >> 10, "MB", file=sys.stderr)\nsys.exit(code)')
+
+def png_header(path, w, h) -> Path:
+    "A PNG file that claims `w`x`h` pixels and holds none: only a decoder would find out."
+    import struct, zlib
+    chunk = lambda kind, data: struct.pack('>I', len(data)) + kind + data + struct.pack('>I', zlib.crc32(kind + data))
+    path.write_bytes(b'\x89PNG\r\n\x1a\n' + chunk(b'IHDR', struct.pack('>IIBBBBB', w, h, 8, 2, 0, 0, 0)) + chunk(b'IEND', b''))
+    return path
+
+@case(G, 'upscale-memory-follows-tiles')
+def _(t):
+    "Kind 7: upscale of a thin 1x20,000 picture and a tall 20,000x1 one (PNGs of a few kB): twice their size, in a peak memory within"
+    " 150 MB of an 8x8 picture's (whole, each would be padded to 32x40,000 pixels)."
+    rng, sizes = np.random.default_rng(0), {'dot': (8, 8), 'thin': (1, 20_000), 'tall': (20_000, 1)}
+    for name, (h, w) in sizes.items(): Image.fromarray(rng.integers(0, 256, (h, w, 3), dtype=np.uint8)).save(t/f'{name}.png')
+    runs = {name: run([sys.executable, '-c', PEAK, 'upscale', fx.unet, t/f'{name}.png', '--out', t/'up'], t, timeout=300) for name in sizes}
+    peak = {name: int(m[1]) if (m := re.search(r'peak (\d+) MB', r.err)) else None for name, r in runs.items()}
+    def right(name):
+        (h, w), out = sizes[name], t/'up'/f'{name}_2x.png'
+        return out.is_file() and Image.open(out).size == (2 * w, 2 * h) and None not in (peak[name], peak['dot']) and peak[name] - peak['dot'] < 150
+    return [works(r, right(name), f'peak {peak[name]} MB against {peak["dot"]} MB for 8x8, or a wrong size') for name, r in runs.items()]
+
+@case(G, 'upscale-over-bound')
+def _(t):
+    "Kind 7: pictures whose headers claim more pixels than upscale takes (6,000x5,000; 5,001x5,000 after a good picture), from the"
+    " command and from upscale_images: refused from the header, naming the picture, the bound and what was written."
+    huge, edge = png_header(t/'huge.png', 6000, 5000), png_header(t/'edge.png', 5001, 5000)
+    code = 'from tinyimagenet.unet import load_unet, upscale_images\nupscale_images(load_unet(args[0]), args[1:-1], args[-1])'
+    return [refused(cli(t, 'upscale', fx.unet, huge, '--out', t/'up'), 1, 'huge.png', '25,000,000'),
+            refused(cli(t, 'upscale', fx.unet, fx.pic, edge, '--out', t/'up2'), 1, 'edge.png', '25,000,000', 'pic_2x.png'),
+            refused(lib(t, code, fx.unet, huge, t/'up3'), 1, 'huge.png', '25,000,000')]
+
+@case(G, 'upscale-interrupted')
+def _(t):
+    "Kind 9: SIGTERM and Ctrl-C (SIGINT) to upscale once its first picture is written: exit 143 and 130, one line naming the picture it"
+    " was on and every picture on the disk, each complete."
+    pics = [t/f'p{i}.png' for i in range(6)]
+    for i, p in enumerate(pics): Image.fromarray(np.random.default_rng(i).integers(0, 256, (256, 256, 3), dtype=np.uint8)).save(p)
+    tries = []
+    for sig, status in ((signal.SIGTERM, 143), (signal.SIGINT, 130)):
+        out = t/f'up-{sig.name}'
+        p = Proc([*ENTRY, 'upscale', fx.unet, *pics, '--out', out], t)
+        while not (out/'p0_2x.png').exists() and p.p.poll() is None: time.sleep(0.02)
+        p.p.send_signal(sig)
+        r = p.finish()
+        written = sorted(f.name for f in out.iterdir()) if out.exists() else []
+        listed = [n for n in (f'p{i}_2x.png' for i in range(len(pics))) if mentions(r.last, n)]
+        if r.code is None or 'Traceback (most recent' in r.err: tries.append(Outcome('crash', r, 'a hang or a traceback'))
+        elif r.code != status: tries.append(Outcome('unclear', r, f'exit {r.code}, not {status}'))
+        elif listed != written or not written: tries.append(Outcome('unclear', r, f'lists {listed}, wrote {written}'))
+        elif any(Image.open(out/n).size != (512, 512) for n in written): tries.append(Outcome('lost', r, 'a picture half-written'))
+        else: tries.append(Outcome('clear', r) if len(r.errors) == 1 else Outcome('unclear', r, f'{len(r.errors)} lines on stderr'))
+    return tries
+
+@case(G, 'generated-set-full-disk')
+def _(t):
+    "Kind 9: a full disk (files capped at 300 bytes) while train writes the synthetic set and superres the Fashion-MNIST one: one"
+    " line naming the set and what to do, no worker's traceback, nothing left in --data, no --out made."
+    tries = []
+    for command, dataset, name in (('train', 'synthetic', 'synthetic-10x10'), ('superres', 'fashion-mnist', 'fashion-mnist-10')):
+        data = t/f'data-{command}'; data.mkdir()
+        r = cli(t, command, '--dataset', dataset, '--train-per-class', '10', '--epochs', '1', '--data', data, '--out', t/f'out-{command}',
+                preexec=file_limit(300))
+        o = refused(r, 1, data/name, 'free', idle=['training '])
+        left = [str(p) for p in data.iterdir()] + ([str(t/f'out-{command}')] if (t/f'out-{command}').exists() else [])
+        tries.append(Outcome('unclear', r, f'left {left}') if o.verdict == 'clear' and left else
+                     Outcome('unclear', r, 'a traceback in the line') if o.verdict == 'clear' and 'Traceback' in r.err else o)
+    return tries
+
 def main():
     global TMP, ENV, fx
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])

@@ -28,8 +28,18 @@ shared (process CPU time counts this process alone, so the load matters less tha
     OMP_NUM_THREADS=1 python benchmarks/bench_superres.py --check         # the tests: parameter counts, each peer beats bicubic
     python benchmarks/bench_superres.py --default 20                      # `superres --dataset photos --epochs 20`, 3 seeds, timed
     OMP_NUM_THREADS=1 python benchmarks/bench_superres.py --perceptual 5e-3 2e-3   # the perceptual UNet's collapse, per epoch, 2 seeds
+    OMP_NUM_THREADS=1 python benchmarks/bench_superres.py --photo-counts 1 3 6 11 --more DIR   # the UNet's gain against its training photographs
+
+`--photo-counts` trains the UNet from scratch on n of the eleven training photographs (a random n for each seed), and with
+`--more DIR` on every picture under DIR (cut as `superres --images DIR` cuts them, `picture_patches`), alone and with the
+eleven: every run takes the same number of steps (those the eleven's run takes in `--budget` CPU seconds, 62 batches an epoch,
+a fresh draw of the pool's patches each epoch), so the pool of patches is all that differs. Each row also gives bicubic's PSNR
+on the pool's own patches (`pool_bicubic_psnr`: high means smooth patches, little for a network to learn); `--fill` adds that
+column to a file written before it existed, without training. The larger folder used for the
+benchmarks page: the twelve photographs of Debian's `mate-backgrounds` package (`/usr/share/backgrounds/mate/nature`; GPL-2+):
+    apt-get download mate-backgrounds && dpkg -x mate-backgrounds_*.deb mate && cp -r mate/usr/share/backgrounds/mate/nature DIR
 """
-import argparse, csv, io, json, os, sys, time
+import argparse, csv, io, itertools, json, os, random, sys, time
 from copy import deepcopy
 from functools import partial
 from pathlib import Path
@@ -47,7 +57,7 @@ from tinyimagenet.core import write_atomically
 from tinyimagenet.data import DataLoaders, DeviceDataLoader, dataset_path, get_imagenet_dls, preprocess
 from tinyimagenet.learner import Callback, FreezeCB, train
 from tinyimagenet.preact_resnet import preact_model
-from tinyimagenet.unet import (PSNR, SSIM, FeatureLoss, TinyUNet, downsample, get_superres_dls, superres_metrics, to_bytes, unet_widths,
+from tinyimagenet.unet import (PSNR, SSIM, FeatureLoss, TinyUNet, downsample, get_superres_dls, picture_patches, superres_metrics, to_bytes, unet_widths,
                                upsample)
 
 config = SuperresConfig.at_scale(small=True)  # the small-set knobs: bs, crop, widths, the UNet's lr
@@ -224,6 +234,54 @@ def perceptual_runs(lrs_, seeds, epochs, dls, out):
     writer.writeheader(); writer.writerows(rows)
     write_atomically(out, lambda f: f.write(text.getvalue().encode()))
 
+class Steps:
+    "`dl`'s batches, `n` an epoch, drawn from its epochs chained (a fresh shuffle each): the same steps whatever the pool's size."
+    def __init__(self, dl, n): self.dl, self.n = dl, n
+    def __len__(self): return self.n
+    def __iter__(self): return itertools.islice(itertools.chain.from_iterable(map(iter, itertools.repeat(self.dl))), self.n)
+    def __getattr__(self, name): return getattr(self.dl, name)
+
+def pool_bicubic(x, dls) -> float:
+    "Bicubic's PSNR on a pool's own patches: how much the pool leaves for a network to learn (high: smooth patches, little to learn)."
+    up = torch.cat([dls.valid.batch_tfm(c, torch.zeros(len(c), dtype=torch.int64))[0] for c in x.split(500)])
+    return score(to_bytes(up), x)['psnr']
+
+def photo_count_runs(counts, seeds, budget, more, dls, out, fill=False):
+    "The UNet from scratch on n of the training photographs, on `more`'s pictures and on both, the same steps each: held-out gain, to `out`."
+    tr = dls.train
+    photos = sorted(set(tr.y.tolist()))  # the training photographs (a held-out one has no training patches)
+    pools = {f'{n} of the {len(photos)} photographs': n for n in counts}
+    if more is not None:
+        cut = picture_patches(more, valid_fraction=0.5)  # every picture's patches are used for training: the held-out half too
+        extra = torch.cat([cut['train'], cut['valid']])
+        pools[f"{more.name}: {len(cut['pictures'])} pictures"] = 'more'
+        pools[f"the {len(photos)} photographs and {more.name}'s {len(cut['pictures'])}"] = 'both'
+    def pool(n, seed):
+        if n == 'more': return extra
+        if n == 'both': return torch.cat([tr.x[:], extra])
+        return tr.x[:][torch.isin(tr.y, torch.tensor(random.Random(seed).sample(photos, n)))]
+    if fill:  # only the pools' bicubic column, into the rows `out` holds (no training)
+        rows = list(csv.DictReader(open(out)))
+        for r in rows: r['pool_bicubic_psnr'] = pool_bicubic(pool(pools[r['pool']], int(r['seed'])), dls)
+    else:
+        make = lambda: TinyUNet(*unet_widths(config))
+        epochs, steps = epochs_for(budget, make, False, [], dls, None, 'UNet'), len(tr)
+        rows = []
+        for name, n in pools.items():
+            for seed in seeds:
+                x = pool(n, seed)
+                pool_dl = DeviceDataLoader(x, torch.zeros(len(x), dtype=torch.int64), tr.bs, shuffle=True, drop_last=True, batch_tfm=tr.batch_tfm, device='cpu')
+                run_dls = DataLoaders(Steps(pool_dl, steps), dls.valid)
+                _, row = fit('UNet', make, False, [], run_dls, None, epochs, seed)
+                rows.append(dict(pool=name, photographs=n if isinstance(n, int) else '', patches=len(x), steps=epochs * steps, **row)); print(rows[-1], flush=True)
+        bicubic = fixed_rows(dls)[0]
+        for r in rows: r.update(psnr_gain=r['psnr'] - bicubic['psnr'], ssim_gain=r['ssim'] - bicubic['ssim'], budget_s=budget,
+                                data='held out: chelsea and coffee (100 patches)', pool_bicubic_psnr=pool_bicubic(pool(pools[r['pool']], r['seed']), dls))
+    text = io.StringIO()
+    writer = csv.DictWriter(text, fieldnames=list(rows[0]))
+    writer.writeheader(); writer.writerows(rows)
+    write_atomically(out, lambda f: f.write(text.getvalue().encode()))
+
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     p.add_argument('--budget', type=float, default=90, help='CPU seconds of training per run (default: %(default)s)')
@@ -237,12 +295,17 @@ def main(argv=None):
     p.add_argument('--default-out', type=Path, default=Path(__file__).parent.parent/'nbs'/'study'/'superres_default.csv')
     p.add_argument('--perceptual', type=float, nargs='+', metavar='LR', help='instead, the perceptual UNet per epoch at each peak LR, 2 seeds')
     p.add_argument('--perceptual-out', type=Path, default=Path(__file__).parent.parent/'nbs'/'study'/'superres_perceptual.csv')
+    p.add_argument('--photo-counts', type=int, nargs='+', metavar='N', help='instead, the UNet trained on N of the training photographs, the same steps each')
+    p.add_argument('--more', type=Path, metavar='DIR', help='with --photo-counts: also a folder of other pictures, alone and with the photographs')
+    p.add_argument('--fill', action='store_true', help="with --photo-counts: only add the pools' bicubic PSNR to the rows --photo-counts-out holds")
+    p.add_argument('--photo-counts-out', type=Path, default=Path(__file__).parent.parent/'nbs'/'study'/'superres_photo_counts.csv')
     args = p.parse_args(argv)
     if args.default: return default_runs(args.default, args.seeds, args.default_out)
     torch.set_num_threads(1)  # one core each for the runs; and CPU time then means one thread's work
     dls = get_superres_dls(config.bs, config.crop, dataset_path('photos'), 'cpu')
     pdls = peer_dls(dls)
     if args.check: return check(dls, pdls)
+    if args.photo_counts: return photo_count_runs(args.photo_counts, args.seeds, args.budget, args.more, dls, args.photo_counts_out, args.fill)
     if args.perceptual: return perceptual_runs(args.perceptual, args.seeds[:2], 6, dls, args.perceptual_out)  # the chapter's test-run epochs, where it collapsed
     start, load = time.perf_counter(), os.getloadavg()
     rows = [dict(r, epochs='', cpu_s='', wall_s='', load='') for r in fixed_rows(dls)]

@@ -4,9 +4,10 @@
 
 # %% auto #0
 __all__ = ['entry_point_group', 'recipes', 'registered_by', 'Recipe', 'register_recipe', 'installed_recipes', 'recipe_names',
-           'get_recipe', 'build_model', 'batchnorms', 'plain_subset', 'reestimate_bn', 'evaluate', 'training_autocast',
-           'ReestimateBNCB', 'EagerEvalCB', 'compile_default', 'compile_kwargs', 'get_dls', 'resolved', 'fit_recipe',
-           'UnknownRecipeError', 'save_model', 'load_model', 'to_input', 'predict', 'Interpretation']
+           'get_recipe', 'build_model', 'batchnorms', 'get_preds', 'plain_subset', 'reestimate_bn', 'evaluate',
+           'training_autocast', 'ReestimateBNCB', 'EagerEvalCB', 'compile_default', 'compile_kwargs', 'get_dls',
+           'resolved', 'fit_recipe', 'UnknownRecipeError', 'save_model', 'load_model', 'to_input', 'predict',
+           'Interpretation']
 
 # %% ../nbs/02c_classify.ipynb #179e03d9
 import contextlib, copy, dataclasses, math, os, sys, time, warnings
@@ -25,14 +26,13 @@ import torchvision.transforms.v2.functional as TF
 from PIL import Image
 from torch import nn
 
-from . import augment
+from . import augment, parallel
 from .config import TrainConfig, augmentations, builtin_recipes, speedup_fields
 from .core import default_device
 from .data import DeviceDataLoader, get_imagenet_dls, preprocess, read_picture
-from .learner import (Callback, CheckpointCB, MixedPrecisionCB, _world, load_network, model_device, per_process_bs,
-                                  save_network, setup_device, speedups, train, unwrap)
+from .learner import (Callback, CheckpointCB, MixedPrecisionCB, load_network, model_device, per_process_bs, save_network,
+                                  setup_device, speedups, train, unwrap)
 from torcheval.metrics import MulticlassAccuracy
-from torcheval.metrics.toolkit import sync_and_compute
 
 # %% ../nbs/02c_classify.ipynb #d94120af
 entry_point_group = 'tinyimagenet.recipes'
@@ -120,11 +120,42 @@ def build_model(name:str, # a recipe's name
     "A fresh network of recipe `name`."
     return get_recipe(name).build(n_classes, width)
 
-# %% ../nbs/02c_classify.ipynb #53fc765e
+# %% ../nbs/02c_classify.ipynb #941df653
 def batchnorms(model:nn.Module) -> list:
     "Every BatchNorm layer of `model`."
     return [m for m in model.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
 
+def _flip_tta(model, xb):
+    "The average of the class probabilities of `xb` and of its mirror image."
+    return (model(xb).softmax(-1) + model(xb.flip(-1)).softmax(-1)) / 2
+
+@torch.no_grad()
+def get_preds(model:nn.Module,
+              dl, # batches (x, y, ...), (x,) or x: e.g. a validation DeviceDataLoader
+              tta=False, # average the class probabilities of each image and its mirror image (flip TTA)
+              autocast=None, # e.g. torch.autocast('cuda', torch.bfloat16), as in training; default none
+              probs=False, # class probabilities (the softmax of the outputs) instead of the outputs; with tta, always
+              batch_stats=False, # normalize with each batch's own statistics (training-mode BatchNorm), on a copy of the model
+              gather=True, # under torch.distributed: dl is this process's share of a set, dealt as DeviceDataLoader deals it; False: its own
+             ) -> tuple: # (outputs, targets) where the model computed them; targets None when the batches have none
+    "`model`'s outputs on every batch of `dl`, in eval mode, and the targets; under torch.distributed, those of every process's share."
+    if batch_stats: model = copy.deepcopy(model)  # training-mode BatchNorm would update the running statistics
+    model.eval()
+    for bn in batchnorms(model) if batch_stats else []: bn.train()
+    outputs, targets = [], []
+    with autocast or contextlib.nullcontext():
+        for batch in dl:
+            xb, *rest = batch if isinstance(batch, (tuple, list)) else (batch,)
+            out = _flip_tta(model, xb) if tta else model(xb)
+            outputs.append(out.softmax(-1) if probs and not tta else out)
+            if rest: targets.append(rest[0])
+    if not outputs: raise ValueError(f'get_preds: the {type(dl).__name__} gave no batches: pass a loader with at least one')
+    outputs, targets = torch.cat(outputs), torch.cat(targets) if targets else None
+    if gather and parallel.world_size() > 1:
+        outputs, targets = parallel.gather(outputs), None if targets is None else parallel.gather(targets)
+    return outputs, targets
+
+# %% ../nbs/02c_classify.ipynb #53fc765e
 def plain_subset(dl:DeviceDataLoader, # e.g. dls.train: its images, labels, batch size and device are used
                  n_images=TrainConfig.bn_images, # how many images (all of them if fewer)
                  seed=0, # the subset and its order are fixed by this seed, not drawn from the global RNG
@@ -152,7 +183,7 @@ def reestimate_bn(model:nn.Module,
                 seen += len(xb)
                 for bn in bns: bn.momentum = len(xb) / seen  # running += m·(batch − running) with this m: the mean over all images so far
                 model(xb)
-        if _world() > 1: _merge_ranks(bns, seen)
+        if parallel.world_size() > 1: _merge_ranks(bns, seen)
     finally:
         for bn, momentum in zip(bns, momenta): bn.momentum = momentum
         model.train(was_training)
@@ -169,29 +200,17 @@ def _merge_ranks(bns, seen:int):
             dist.all_reduce(stat)
         dist.all_reduce(bn.num_batches_tracked)
 
-def _flip_tta(model, xb):
-    "The average of the class probabilities of `xb` and of its mirror image."
-    return (model(xb).softmax(-1) + model(xb.flip(-1)).softmax(-1)) / 2
-
-@torch.no_grad()
 def evaluate(model:nn.Module,
              dl, # batches (x, y, ...)
              batch_stats=False, # normalize with each batch's own statistics (training-mode BatchNorm) on a copy of the model
              tta=False, # average the class probabilities of each image and its mirror image (flip TTA)
              autocast=None, # e.g. torch.autocast('cuda', torch.bfloat16), as in training; default none
             ) -> dict:
-    "Top-1 and top-5 accuracy of `model` on `dl`, in eval mode (under torch.distributed, over the images of every rank's `dl`)."
-    if batch_stats: model = copy.deepcopy(model)  # training-mode BatchNorm would update the running statistics
-    model.eval()
-    for bn in batchnorms(model) if batch_stats else []: bn.train()
-    device = model_device(model)
-    top1, top5 = MulticlassAccuracy(device=device), MulticlassAccuracy(k=5, device=device)
-    with autocast or contextlib.nullcontext():
-        for xb, yb, *_ in dl:
-            preds = _flip_tta(model, xb) if tta else model(xb)
-            top1.update(preds, yb); top5.update(preds, yb)
-    compute = sync_and_compute if _world() > 1 else lambda m: m.compute()  # every rank's counts added up
-    return {'top1': compute(top1).item(), 'top5': compute(top5).item()}
+    "Top-1 and top-5 accuracy of `model` on `dl` by `get_preds` (under torch.distributed, over the images of every rank's `dl`)."
+    preds, targets = get_preds(model, dl, tta=tta, autocast=autocast, batch_stats=batch_stats)  # logits; with TTA, probabilities
+    top1, top5 = MulticlassAccuracy(device=preds.device), MulticlassAccuracy(k=5, device=preds.device)
+    top1.update(preds, targets); top5.update(preds, targets)
+    return {'top1': top1.compute().item(), 'top5': top5.compute().item()}
 
 # %% ../nbs/02c_classify.ipynb #543a7262
 def training_autocast(learn) -> contextlib.AbstractContextManager:
@@ -241,7 +260,7 @@ def get_dls(config:TrainConfig, # its bs (over all processes) and augment are us
             device=None, # default default_device(); under torchrun, this rank's GPU
            ):
     "`get_imagenet_dls` for `config`: this process's share of the batch (under `torchrun`, with the process group joined), training images augmented by `config.augment`."
-    device = setup_device(device)  # under torchrun: joins the process group, so that `_world()` counts the processes
+    device = setup_device(device)  # under torchrun: joins the process group, so that `world_size()` counts the processes
     return get_imagenet_dls(bs=per_process_bs(config.bs), training_preprocessor=getattr(augment, augmentations[config.augment]),
                             path=path, device=device)
 
@@ -270,9 +289,9 @@ def fit_recipe(dls, # DataLoaders, e.g. get_dls(config); training batches must a
               ):
     "Train `config.model`'s recipe on `dls` for `config.epochs` with AdamW and one-cycle; returns the `Learner`."
     config = (config or TrainConfig()).changed(**changes)
-    if dls.train.bs * _world() != config.bs:
-        raise ValueError(f'The training batches hold {dls.train.bs * _world()} images but config.bs is {config.bs}: make them with '
-                         f'get_dls(config), or pass bs={dls.train.bs * _world()}')
+    if dls.train.bs * parallel.world_size() != config.bs:
+        raise ValueError(f'The training batches hold {dls.train.bs * parallel.world_size()} images but config.bs is {config.bs}: make them '
+                         f'with get_dls(config), or pass bs={dls.train.bs * parallel.world_size()}')
     recipe, on = get_recipe(config.model), torch.device(device) if device is not None else default_device()
     config = resolved(config, on, len(dls.train.x))
     model = recipe.build(len(dls.classes), config.width)
@@ -344,7 +363,6 @@ def to_input(picture, # a path, a PIL image, or a uint8 tensor C×H×W (C 1, 3 o
     x = TF.center_crop(TF.resize(x, size, antialias=True), size)
     return preprocess(x[None].contiguous())[0]
 
-@torch.no_grad()
 def predict(model, # a network, or the path of a model file written by tinyimagenet train
             pictures, # a list of pictures (paths, PIL images, uint8 tensors C×H×W), or one picture
             k=5, # how many classes per picture, the most probable first
@@ -356,12 +374,8 @@ def predict(model, # a network, or the path of a model file written by tinyimage
     "The `k` most probable classes of each picture, with their wnids, names and probabilities."
     if isinstance(model, (str, os.PathLike)): model, meta = load_model(model); classes, words = meta['classes'], meta['words']
     if isinstance(pictures, (str, Path, Image.Image)) or isinstance(pictures, torch.Tensor) and pictures.ndim < 4: pictures = [pictures]
-    model.eval()
-    probs = []
-    for i in range(0, len(pictures), bs):  # pictures are read a batch at a time too
-        xb = torch.stack([to_input(p) for p in pictures[i:i + bs]]).to(model_device(model))
-        probs.append((_flip_tta(model, xb) if tta else model(xb).softmax(-1)).float().cpu())
-    probs = torch.cat(probs)
+    batches = (torch.stack([to_input(p) for p in pictures[i:i + bs]]).to(model_device(model)) for i in range(0, len(pictures), bs))
+    probs = get_preds(model, batches, tta=tta, probs=True, gather=False)[0].float().cpu()  # pictures are read a batch at a time too
     classes = classes or [str(i) for i in range(probs.shape[-1])]
     words = words or classes
     top = probs.topk(min(k, probs.shape[-1]))
@@ -376,10 +390,9 @@ class Interpretation:
                  words, # the name of each class
                  tta=False, # flip TTA, as in evaluate
                 ):
-        model.eval()
-        with torch.no_grad(): probs, ys = zip(*[((_flip_tta(model, xb) if tta else model(xb).softmax(-1)).float(), yb) for xb, yb, *_ in dl])
+        probs, targets = get_preds(model, dl, tta=tta, probs=True)  # under torch.distributed, of every rank's share: dl.x's order
         self.dl, self.words = dl, list(words)
-        self.probs, self.targets = torch.cat(probs).cpu(), torch.cat(ys).cpu()
+        self.probs, self.targets = probs.float().cpu(), targets.cpu()
         self.preds = self.probs.argmax(-1)
         self.losses = F.nll_loss(self.probs.clamp_min(1e-12).log(), self.targets, reduction='none')
 

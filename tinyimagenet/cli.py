@@ -10,7 +10,7 @@ import argparse, contextlib, csv, dataclasses, difflib, errno, io, json, math, o
 from pathlib import Path
 
 from . import __version__
-from .config import SuperresConfig, TrainConfig, builtin_recipes, datasets, is_small, processes
+from .config import SuperresConfig, TrainConfig, builtin_recipes, datasets, is_small, processes, upscale_max_pixels
 
 # %% ../nbs/05_cli.ipynb #035f0d9f
 class CommandError(Exception):
@@ -164,8 +164,10 @@ def _data_root(args) -> Path:
     try:
         return dataset_path(args.dataset, where, args.train_per_class).resolve()
     except (OSError, RuntimeError, ValueError, ImportError) as e:
+        if isinstance(e, OSError) and e.errno in _FULL: raise  # a full disk: the library's line names the set and what to do
         why, root = str(e).rstrip('.'), e
-        while (root.__cause__ or root.__context__) is not None: root = root.__cause__ or root.__context__  # the reason itself, e.g. no network
+        while (cause := root.__cause__ or root.__context__) is not None and type(cause).__name__ != '_RemoteTraceback':
+            root = cause  # the reason itself, e.g. no network; not the traceback of a worker process that wrote images
         if root is not e and str(root) not in why: why += f' ({type(root).__name__}: {str(root).rstrip(".")})'
         more = (' (a cut download resumes), or train offline with --dataset fashion-mnist, --dataset photos or --synthetic'
                 if args.dataset == 'tiny-imagenet' else '')
@@ -431,7 +433,8 @@ def _run_train(args):
     old_run, checkpoint = _prepare_out(args, 'model.pt'), args.out/'checkpoint.pt'
     import torch.distributed as dist
     from tinyimagenet.classify import fit_recipe, save_model
-    from tinyimagenet.learner import NonFiniteLossError, is_main_process
+    from tinyimagenet.learner import NonFiniteLossError
+    from tinyimagenet.parallel import is_main_process
     device = _setup(args)
     root = _data_root(args)
     dls, config = _training_batches(config, root, device)
@@ -492,7 +495,8 @@ def _run_lr_find(args):
     import matplotlib.pyplot as plt, torch, torch.distributed as dist
     from tinyimagenet.classify import build_model, get_recipe
     from tinyimagenet.diagnostics import lr_find, lr_rules
-    from tinyimagenet.learner import MixedPrecisionCB, is_main_process
+    from tinyimagenet.learner import MixedPrecisionCB
+    from tinyimagenet.parallel import is_main_process
     device = _setup(args)
     root = _data_root(args)
     dls, config = _training_batches(config, root, device)
@@ -658,8 +662,9 @@ _sr_small = SuperresConfig.at_scale(small=True)
 _superres_help = f"""\
 Without --encoder the UNet starts from scratch with the widths of the seed's classifier; with
 --encoder it takes the classifier's widths and weights and keeps them frozen for the first epoch.
-With --perceptual on the small sets, pass --lr 0.002: at their 0.005 the perceptual run can collapse
-near the peak of the schedule and not recover fully (the UNet chapter: "Why the perceptual run collapsed").
+With --perceptual and no --lr, the small sets keep the full-scale peak rate ({SuperresConfig.lr:g}): at their
+{_sr_small.lr:g} the perceptual run can collapse near the peak of the schedule and not recover fully (the UNet
+chapter: "Why the perceptual run collapsed"); a higher --lr with --perceptual is trained with a warning.
 
 With --images DIR it learns from your own pictures: every file in DIR and its sub-folders that Pillow
 reads, at least 64 px on the shorter side, cut into 64x64 patches on a grid (at full and at half size).
@@ -730,7 +735,7 @@ def _run_superres(args):
         raise CommandError(_resume_refused(args, e)) from None  # e.g. a resume with another config, a bad file in the set
     import torch.distributed as dist
     from tinyimagenet.files import load_state
-    from tinyimagenet.learner import is_main_process
+    from tinyimagenet.parallel import is_main_process
     if is_main_process():
         run = load_state(args.out/'checkpoint.pt', 'checkpoint')  # the history and settings of the whole run, resumed or not
         _write_metrics(args.out, run['settings'], run['history'])
@@ -747,9 +752,11 @@ _upscale_help = f"""\
 Each picture is converted to RGB, upscaled 2x with bicubic interpolation and corrected by the
 UNet. The UNet takes heights and widths divisible by 32: other sizes are padded on the right and
 bottom by repeating the edge pixels, and the result is cropped back, so every output is exactly
-twice its picture in both directions. A picture goes through whole, so memory grows with its
-area. The command stops at the first picture it cannot read, naming it and the pictures it
-wrote before it.
+twice its picture in both directions. A picture goes through in tiles, each seen with a margin
+around it that hides the seams, so memory follows the tile, not the picture's shape; a picture
+of more than {upscale_max_pixels:,} pixels is refused from its header, before it is decoded.
+The command stops at the first picture it cannot read, naming it and the pictures it wrote
+before it, and so does Ctrl-C or SIGTERM.
 
 {_exit_help}"""
 
@@ -797,8 +804,9 @@ def get_parser() -> argparse.ArgumentParser:
     return parser
 
 # %% ../nbs/05_cli.ipynb #03aa5ff4
-def _interrupted(args, why) -> str:
-    "What an interruption of `args`'s command kept, and how to go on."
+def _interrupted(args, why, e:BaseException) -> str:
+    "What the interruption `e` of `args`'s command kept, and how to go on."
+    if getattr(e, '__notes__', None): return f'{why} {" ".join(e.__notes__)}'  # the library's word on what it kept: upscale's pictures
     checkpoint = getattr(args, 'out', None) and args.out/'checkpoint.pt'
     if not checkpoint or args.command not in ('train', 'superres'): return f'{why}: nothing was kept'
     try:
@@ -818,8 +826,8 @@ def _failure(args, e:BaseException) -> tuple:
     chain = [e]  # an interruption or a full disk can surface as another exception raised while handling it
     while (chain[-1].__cause__ or chain[-1].__context__) is not None: chain.append(chain[-1].__cause__ or chain[-1].__context__)
     for x in chain:
-        if isinstance(x, KeyboardInterrupt): return _interrupted(args, 'interrupted (Ctrl-C)'), 130
-        if isinstance(x, _Stopped): return _interrupted(args, 'stopped (SIGTERM)'), 143
+        if isinstance(x, KeyboardInterrupt): return _interrupted(args, 'interrupted (Ctrl-C)', x), 130
+        if isinstance(x, _Stopped): return _interrupted(args, 'stopped (SIGTERM)', x), 143
         if isinstance(x, OSError) and x.errno in _FULL:  # the library's message names the file it was writing
             said = x.filename or 'space left' in str(x.strerror).lower()
             return (x.strerror if said else f'no space left on the device ({x.strerror}): free some space, or write elsewhere'), 1

@@ -4,9 +4,9 @@
 
 # %% auto #0
 __all__ = ['photographs', 'DATASETS', 'norm', 'denorm', 'preprocess', 'make_synthetic_tiny_imagenet',
-           'make_fashion_mnist_tiny_imagenet', 'photograph', 'make_photo_tiny_imagenet', 'dataset_path',
-           'tiny_imagenet', 'read_picture', 'EmptyClassWarning', 'TinyImageNet', 'DeviceDataLoader', 'DataLoaders',
-           'get_imagenet_dls', 'viz']
+           'make_fashion_mnist_tiny_imagenet', 'photograph', 'cut_patches', 'make_photo_tiny_imagenet', 'dataset_path',
+           'tiny_imagenet', 'read_picture', 'EmptyClassWarning', 'cache_dir', 'cached', 'TinyImageNet',
+           'DeviceDataLoader', 'DataLoaders', 'get_imagenet_dls', 'viz']
 
 # %% ../nbs/00_data.ipynb #7b4d8171
 import errno, functools, gzip, hashlib, http.client, io, json, math, multiprocessing, os, shutil, signal, stat, sys, textwrap, warnings
@@ -24,7 +24,8 @@ from PIL import Image, ImageOps
 from .config import TrainConfig, datasets
 from .core import (_FULL, _create_new, _env_folder, _writing, data_dir, default_device, keep_freed_memory, publish,
                                real_or_test, _report_progress, staged, to_device)
-from .files import _format_metadata, _parse_header, _safetensors_header
+from .files import _format_metadata, _parse_header, _safetensors_header, load_state, save_state
+from .parallel import from_rank0, rank, world_size
 
 # %% ../nbs/00_data.ipynb #d68d28f2
 _MEAN = torch.tensor([0.48, 0.40, 0.31])  # the seed's per-channel mean and standard deviation
@@ -305,8 +306,10 @@ def photograph(name:str, # a key of photographs
     except ImportError: raise ImportError(f'The photograph {name!r} comes with scikit-image: `pip install scikit-image`') from None
     return Image.fromarray(skimage.data.stereo_motorcycle()[0] if name == 'motorcycle' else getattr(skimage.data, name)())
 
-def _patches(img:Image.Image, scales) -> list:
-    "The 64x64 patches of `img` on a grid of 64-pixel steps, at each scale of its size, as uint8 arrays."
+def cut_patches(img:Image.Image, # a picture, RGB or grayscale
+                scales=(1, 0.5), # the sizes it is cut at, as fractions of its own (at most 1)
+               ) -> list:
+    "The 64x64 patches of `img` on a grid of 64-pixel steps, at each scale of its size, as uint8 arrays (H×W×3, or H×W if gray)."
     out = []
     for s in scales:  # Pillow filters when it shrinks, so the half-size copy is antialiased
         a = np.asarray(img if s == 1 else img.resize((round(img.width * s), round(img.height * s)), Image.Resampling.BICUBIC))
@@ -320,7 +323,7 @@ def _write_photos(root, held_out, scales):
     (root/'val'/'images').mkdir(parents=True)
     val = []
     for name, wnid in wnids.items():
-        patches = _patches(photograph(name), scales)
+        patches = cut_patches(photograph(name), scales)
         (root/'train'/wnid/'images').mkdir(parents=True)  # stays empty for a held-out photograph
         if name in held_out:
             val += [(wnid, p) for p in patches]
@@ -348,9 +351,6 @@ def make_photo_tiny_imagenet(dest, # directory to create (or an empty one): the 
 # %% ../nbs/00_data.ipynb #8a07de2b
 DATASETS = datasets  # the names `tinyimagenet.config` gives the sets, written once for this function and the command line
 
-def _rank_world():
-    return (dist.get_rank(), dist.get_world_size()) if dist.is_available() and dist.is_initialized() else (0, 1)
-
 def dataset_path(name=None, # one of DATASETS; default 'tiny-imagenet' in a real run, 'fashion-mnist' in a test run
                  path=None, # the directory holding the datasets; default data_dir()
                  per_class=None, # training images per class of Fashion-MNIST (default 300) or the synthetic set (default 100)
@@ -369,10 +369,9 @@ def dataset_path(name=None, # one of DATASETS; default 'tiny-imagenet' in a real
     else:
         n = per_class or 100
         make = lambda first: make_synthetic_tiny_imagenet(path/f'synthetic-10x{n}', 10, n, max(1, n // 5))
-    rank, world = _rank_world()
-    root = make(True) if rank == 0 else None
-    if world > 1: dist.barrier()  # the other ranks wait for rank 0 to download or write the set
-    return root if rank == 0 else make(False)
+    root = make(True) if rank() == 0 else None
+    if world_size() > 1: dist.barrier()  # the other ranks wait for rank 0 to download or write the set
+    return root if rank() == 0 else make(False)
 
 # %% ../nbs/00_data.ipynb #92fb7e43
 _TINY_IMAGENET_ZIP = dict(url='http://cs231n.stanford.edu/tiny-imagenet-200.zip', md5='90528d7ca1a48142e341f4ef8d21d0de',
@@ -616,8 +615,8 @@ def _fingerprint(files) -> str:
     # the ctime (inode change time) can't be set back: a file rewritten with its size and mtime restored still changes it
     return hashlib.sha1(''.join('\t'.join(map(str, f)) + '\n' for f in files).encode()).hexdigest()
 
-def _cache_dir(root) -> Path:
-    "Where the decoded images of the set at `root` live: `root/cache`, or a folder of its own under `$TINYIMAGENET_CACHE` if set."
+def cache_dir(root) -> Path:
+    "Where the caches of the set or folder of pictures at `root` live: `root/cache`, or a folder of its own under `$TINYIMAGENET_CACHE` if set."
     if d := _env_folder('TINYIMAGENET_CACHE'):
         root = Path(root).resolve()
         return d/f'{root.name}-{hashlib.sha1(str(root).encode()).hexdigest()[:12]}'
@@ -649,13 +648,13 @@ def _decode_into(cache, root, start, files):
     for i, (name, *_) in enumerate(files): out[i] = _read_image(root/name)
     out.flush()
 
-def _cache_error(path, e, size):
+def _cache_error(path, e, size, what='image cache'):
     "`e` (an OSError writing the cache at `path`) as an error that says what to do, or `e` itself."
     if e.errno in _FULL:
-        return OSError(e.errno, f"No space left on the device writing {path}, the image cache ({size/1e6:,.1f} MB): free some space "
+        return OSError(e.errno, f"No space left on the device writing {path}, the {what} ({size/1e6:,.1f} MB): free some space "
                                 f"on that disk, or set $TINYIMAGENET_CACHE to a directory on another one", str(path))
     if e.errno in _READ_ONLY:
-        return PermissionError(e.errno, f"Cannot write the image cache in {path.parent} ({e.strerror}), e.g. because the dataset is on a "
+        return PermissionError(e.errno, f"Cannot write the {what} in {path.parent} ({e.strerror}), e.g. because the dataset is on a "
                                         f"read-only disk: set $TINYIMAGENET_CACHE to a writable directory to keep the cache there")
     return e
 
@@ -696,6 +695,26 @@ def _cached_images(path, root, files) -> torch.Tensor:
     if images is None: raise RuntimeError(f"The image cache {path} was just built, but {why}: is something else writing to it?")
     return images
 
+def cached(path, # the cache file, e.g. under `cache_dir(folder)`
+           sources, # what the tensors are made from, e.g. (name, size, mtime, ctime) of each file, and the settings: any change makes them again
+           make, # () -> a dict of tensors and plain values (what `save_state` keeps)
+           what:str, # what they are, for messages, e.g. 'patch cache'
+          ) -> dict:
+    """`make()`'s dict, kept in the file `path` (written as `save_state` writes: atomically, checksummed) and read from it, memory-mapped,
+    while `sources` stay the same; made again, with a warning that says why, when they change or the file is damaged."""
+    fingerprint, why = _fingerprint(sources), None
+    try:
+        state = load_state(path, what)
+        if state['fingerprint'] == fingerprint: return state
+        why = 'what it is made from changed'
+    except FileNotFoundError: pass
+    except ValueError as e: why = str(e)
+    if why: warnings.warn(f'Making the {what} {path} again: {why}')
+    state = make()
+    try: save_state(path, {**state, 'fingerprint': fingerprint}, what)
+    except OSError as e: raise _cache_error(path, e, sum(v.nbytes for v in state.values() if isinstance(v, torch.Tensor)), what) from None
+    return load_state(path, what)  # memory-mapped from the file just written
+
 # %% ../nbs/00_data.ipynb #c3a24c9d
 class TinyImageNet:
     "One split of Tiny ImageNet (or a set in its layout): uint8 images memory-mapped from a cache, labels, classes and words."
@@ -708,7 +727,7 @@ class TinyImageNet:
         files, labels = (_train_files if split == 'train' else _val_files)(self.root, self.classes)
         if not files: raise ValueError(f"No {split} images under {self.root}")
         self.labels = torch.tensor(labels, dtype=torch.int64)
-        self.images = _cached_images(_cache_dir(self.root)/f'{split}.u8', self.root, files)
+        self.images = _cached_images(cache_dir(self.root)/f'{split}.u8', self.root, files)
 
     def __len__(self): return len(self.labels)
     def __getitem__(self, i): return self.images[i], int(self.labels[i])
@@ -725,13 +744,6 @@ def _shard(idx, # the epoch's indices (a tensor or a range), in order
     return part[:len(idx) // world] if equal else part
 
 # %% ../nbs/00_data.ipynb #d53058ac
-def _from_rank0(idx):
-    "`idx` as rank 0 has it (NCCL only moves CUDA tensors)."
-    dev = torch.device('cuda', torch.cuda.current_device()) if dist.get_backend() == 'nccl' else torch.device('cpu')
-    idx = idx.to(dev)
-    dist.broadcast(idx, 0)
-    return idx.cpu()
-
 def _batch_tfm(pre, words, xb, yb):
     "`(pre(xb), yb)`, plus the words of the labels when `words` is given."
     return (pre(xb), yb) if words is None else (pre(xb), yb, [words[i] for i in yb.tolist()])
@@ -764,12 +776,11 @@ class DeviceDataLoader:
 
     def _indices(self):
         idx = torch.randperm(len(self.x)) if self.shuffle else torch.arange(len(self.x))
-        rank, world = _rank_world()
-        if world == 1: return idx
-        return _shard(_from_rank0(idx) if self.shuffle else idx, rank, world, equal=self.shuffle)
+        if world_size() == 1: return idx
+        return _shard(from_rank0(idx) if self.shuffle else idx, rank(), world_size(), equal=self.shuffle)
 
     def __len__(self):
-        n = len(_shard(range(len(self.x)), *_rank_world(), equal=self.shuffle))
+        n = len(_shard(range(len(self.x)), rank(), world_size(), equal=self.shuffle))
         return n // self.bs if self.drop_last else -(-n // self.bs)
 
     def _host_batch(self, i):

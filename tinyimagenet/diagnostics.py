@@ -14,13 +14,13 @@ from typing import NamedTuple
 
 import matplotlib.pyplot as plt
 import torch
-import torch.distributed as dist
 import torch.nn.functional as F
 from fastcore.basics import store_attr
 from torch import nn
 
-from .learner import (Callback, CancelEpochException, CancelFitException, DeviceCB, Learner, adamw, is_main_process,
-                                  model_device, param_groups, unwrap)
+from .learner import (Callback, CancelEpochException, CancelFitException, DeviceCB, Learner, adamw, model_device,
+                                  param_groups, unwrap)
+from .parallel import average, is_main_process
 
 # %% ../nbs/02b_diagnostics.ipynb #acfcce98
 def _smooth_losses(losses, beta=0.98) -> list:
@@ -47,10 +47,7 @@ class LRFinderCB(Callback):
     def after_loss(self, learn):
         if not learn.training: raise CancelEpochException()
         if len(self.losses) == self.n_steps: raise CancelFitException()
-        loss = learn.loss.detach().clone()
-        if dist.is_initialized():  # every rank records the mean loss of the global batch, so all stop together
-            dist.all_reduce(loss)
-            loss /= dist.get_world_size()
+        loss = average(learn.loss.detach().clone())  # every rank records the mean loss of the global batch, so all stop together
         loss = loss.item()  # one host read per batch: the sweep has to see each loss to stop in time
         self.lrs.append(learn.opt.param_groups[0]['lr'])
         self.losses.append(loss)

@@ -22,15 +22,15 @@ from PIL import Image
 from torch import nn
 
 from .augment import random_crop_flip
-from .config import SuperresConfig
+from .config import SuperresConfig, upscale_max_pixels
 from .blocks import PreactivationConv, PreactivationResidualConv, init_leaky_weights
 from .core import check_writable, write_atomically
-from .data import (DataLoaders, DeviceDataLoader, EmptyClassWarning, _cache_dir, _cache_error, _fingerprint, _patches, dataset_path,
-                               denorm, get_imagenet_dls, preprocess, read_picture)
-from .files import load_state, save_state
+from .data import (DataLoaders, DeviceDataLoader, EmptyClassWarning, _check_regular, cache_dir, cached, cut_patches,
+                               dataset_path, denorm, get_imagenet_dls, preprocess, read_picture)
 from .metrics import StructuralSimilarity
-from .learner import (Callback, CheckpointCB, FreezeCB, Learner, is_main_process, load_network, model_device,
-                                  per_process_bs, save_network, setup_device, train, unwrap)
+from .learner import (Callback, CheckpointCB, FreezeCB, Learner, load_network, model_device, per_process_bs, save_network,
+                                  setup_device, train, unwrap)
+from .parallel import is_main_process
 from .preact_resnet import TinyImagePreactivationResNet, TinyImageResNet, residual_blocks, seed_n_blocks, seed_nfs
 from torcheval.metrics import PeakSignalNoiseRatio  # after the learner, which imports torcheval without its deprecation warning
 
@@ -114,7 +114,7 @@ def _cut(folder, files, valid_fraction, scales) -> dict:
     for rel in map(str, files):
         try: x = read_picture(folder/rel)
         except ValueError as e: skipped.append(f'{rel}: {e}'); continue
-        patches = _patches(Image.fromarray(x.permute(1, 2, 0).numpy()), scales)
+        patches = cut_patches(Image.fromarray(x.permute(1, 2, 0).numpy()), scales)
         if patches: cut[rel] = np.stack(patches).transpose(0, 3, 1, 2)
         else: skipped.append(f'{rel}: {x.shape[2]}x{x.shape[1]}, too small')
     pictures = list(cut)
@@ -136,23 +136,15 @@ def picture_patches(folder, # pictures in any format Pillow reads, in it or its 
     if not 0 < valid_fraction < 1: raise ValueError(f'valid_fraction={valid_fraction}: give the share of the pictures to hold out, between 0 and 1')
     files = picture_files(folder)
     listing = [(str(p), (st := (folder/p).stat()).st_size, st.st_mtime_ns, st.st_ctime_ns) for p in files]
-    fingerprint = _fingerprint([*listing, ('valid_fraction', valid_fraction, 'scales', *scales)])
-    cache = _cache_dir(folder)/'patches.safetensors'
-    try:
-        state = load_state(cache, 'patch cache')
-        if state['fingerprint'] == fingerprint: return state
-        warnings.warn(f'Cutting the pictures of {folder} again into {cache}: the pictures changed')
-    except FileNotFoundError: pass
-    except ValueError as e: warnings.warn(f'Cutting the pictures of {folder} again into {cache}: {e}')
-    state = _cut(folder, files, valid_fraction, scales)
-    if len(state['pictures']) < 2:
-        skipped = f' (skipped: {"; ".join(state["skipped"])})' if state['skipped'] else ''
-        raise ValueError(f'{folder} holds {len(state["pictures"])} usable picture{"s" * (len(state["pictures"]) != 1)}{skipped}: it needs at least 2, '
-                         f'one to train on and one to hold out, at least {smallest} px on the shorter side, in a format Pillow reads')
-    if state['skipped']: warnings.warn(f'{folder}: {len(state["skipped"])} picture(s) skipped: {"; ".join(state["skipped"])}')
-    try: save_state(cache, {**state, 'fingerprint': fingerprint}, 'patch cache')
-    except OSError as e: raise _cache_error(cache, e, state['train'].nbytes + state['valid'].nbytes) from None
-    return load_state(cache, 'patch cache')  # the patches mapped from the file just written
+    def cut():
+        state = _cut(folder, files, valid_fraction, scales)
+        if len(state['pictures']) < 2:
+            skipped = f' (skipped: {"; ".join(state["skipped"])})' if state['skipped'] else ''
+            raise ValueError(f'{folder} holds {len(state["pictures"])} usable picture{"s" * (len(state["pictures"]) != 1)}{skipped}: it needs at least 2, '
+                             f'one to train on and one to hold out, at least {smallest} px on the shorter side, in a format Pillow reads')
+        if state['skipped']: warnings.warn(f'{folder}: {len(state["skipped"])} picture(s) skipped: {"; ".join(state["skipped"])}')
+        return state
+    return cached(cache_dir(folder)/'patches.safetensors', [*listing, ('valid_fraction', valid_fraction, 'scales', *scales)], cut, 'patch cache')
 
 # %% ../nbs/04_unet.ipynb #b22356eb
 class UpsamplingBlock(nn.Sequential):
@@ -309,31 +301,65 @@ def load_unet(path, # a file written by save_unet (tinyimagenet superres writes 
 @torch.no_grad()
 def upscale(model:TinyUNet, # usually trained; its device is used
             img:torch.Tensor, # a uint8 picture 3×H×W
+            tile=256, # side of the output squares computed one at a time, a multiple of `model.multiple`: memory follows it
+            halo=96, # output pixels around a tile that the net also sees, then dropped, a multiple of `model.multiple`
            ) -> torch.Tensor:
-    "`img` at twice its height and width, as uint8 3×2H×2W: bicubic upscale, corrected by `model`."
+    "`img` at twice its height and width, as uint8 3×2H×2W: bicubic upscale, corrected by `model`, a tile at a time."
     model.eval()
-    h, w = 2 * img.shape[-2], 2 * img.shape[-1]
-    x = bicubic_input(img[None].to(model_device(model)), (h, w))
-    m = model.multiple
-    x = F.pad(x, (0, -w % m, 0, -h % m), mode='replicate')  # the net takes multiples of 32; cropped back below
-    return to_bytes(model(x)[0, :, :h, :w]).cpu()
+    m, (h, w) = model.multiple, img.shape[-2:]
+    if tile % m or halo % m: raise ValueError(f'tile={tile} and halo={halo} must be multiples of {m}, the sizes the net takes')
+    H, W = 2 * h, 2 * w
+    out = torch.empty(3, H, W, dtype=torch.uint8)
+    for top in range(0, H, tile):
+        for left in range(0, W, tile):  # the net sees the tile and its halo, from a corner on its own grid: a multiple of m
+            y0, y1, x0, x1 = max(0, top - halo), min(H, top + tile + halo), max(0, left - halo), min(W, left + tile + halo)
+            iy0, ix0 = max(0, y0 // 2 - 2), max(0, x0 // 2 - 2)  # bicubic reads 2 input pixels each side
+            part = img[None, :, iy0:min(h, y1 // 2 + 2), ix0:min(w, x1 // 2 + 2)].to(model_device(model))
+            x = bicubic_input(part)[..., y0 - 2*iy0:y1 - 2*iy0, x0 - 2*ix0:x1 - 2*ix0]
+            x = F.pad(x, (0, -(x1 - x0) % m, 0, -(y1 - y0) % m), mode='replicate')  # the net takes multiples of m; cropped back below
+            out[:, top:top + tile, left:left + tile] = to_bytes(model(x)[0, :, top - y0:min(H, top + tile) - y0, left - x0:min(W, left + tile) - x0]).cpu()
+    return out
+
+def _read_upscalable(path) -> torch.Tensor:
+    "The picture at `path` (`read_picture`), refused from its header alone, before anything is decoded, past `upscale_max_pixels` pixels."
+    _check_regular(path)  # before opening it: a named pipe would wait forever
+    with warnings.catch_warnings():
+        warnings.simplefilter('ignore', Image.DecompressionBombWarning)  # the bound below is stricter than PIL's warning
+        try:
+            with Image.open(path) as im: w, h = im.size  # the header only
+        except (OSError, SyntaxError, Image.DecompressionBombError): w = h = 0  # not a picture, or PIL's bomb: read_picture says which
+    if w * h > upscale_max_pixels:
+        raise ValueError(f'The picture {path} is {w:,}x{h:,} pixels ({w * h:,}), more than upscale takes ({upscale_max_pixels:,}): '
+                         f'shrink it, or cut it into parts of at most {upscale_max_pixels:,} pixels and upscale those')
+    return read_picture(path)
 
 def upscale_images(model:TinyUNet, # the UNet, e.g. from load_unet
                    paths, # picture files, any size, any format PIL reads
                    out_dir, # where to write <name>_2x.png for each picture; created if missing, checked writable first
                   ) -> list:
-    "Write a 2x upscaled PNG of each picture to `out_dir`, in order; return their paths. Stops at the first unreadable picture, naming it and what was written."
+    """Write a 2x upscaled PNG of each picture to `out_dir`, in order; return their paths. Stops at the first unreadable picture, naming it
+    and what was written; an interruption (Ctrl-C) carries the same in a note."""
     paths = [Path(p) for p in paths]
     outs = [Path(out_dir)/f'{p.stem}_2x.png' for p in paths]
     if len(set(outs)) < len(outs):
         raise ValueError(f'Two pictures would both be written to the same file: {sorted(map(str, paths))} have repeated names; upscale them into different --out directories.')
     check_writable(out_dir)
+    def identity(path):  # which file is at `path`, if any: a rename over it puts a new one there
+        try: st = os.lstat(path)
+        except FileNotFoundError: return None
+        return st.st_dev, st.st_ino
     for k, (p, out) in enumerate(zip(paths, outs)):
-        done = f"written before it: {', '.join(map(str, outs[:k]))}" if k else 'nothing was written'
-        try: big = upscale(model, read_picture(p))
+        done, there = f"written before it: {', '.join(map(str, outs[:k]))}" if k else 'nothing was written', identity(out)
+        try:
+            big = upscale(model, _read_upscalable(p))
+            write_atomically(out, lambda f: Image.fromarray(big.permute(1, 2, 0).numpy()).save(f, format='PNG'))
         except (FileNotFoundError, ValueError) as e: raise type(e)(f'{e} ({done})') from None
-        try: write_atomically(out, lambda f: Image.fromarray(big.permute(1, 2, 0).numpy()).save(f, format='PNG'))
         except OSError as e: raise OSError(e.errno, f'{e.strerror} ({done})', e.filename) from None  # e.g. a full disk: what is there
+        except BaseException as e:  # Ctrl-C, or a signal the caller turned into an exception: what is on the disk, this picture's too
+            kept = outs[:k + (identity(out) != there)]  # the interruption may come after the rename that finished it
+            so_far = f"written so far: {', '.join(map(str, kept))}" if kept else 'nothing was written'
+            e.add_note(f'while upscaling {p} ({so_far})')
+            raise
     return outs
 
 # %% ../nbs/04_unet.ipynb #4951e809
@@ -350,6 +376,9 @@ def superres(out, # directory for checkpoint.pt (every epoch) and unet.pt (at th
     config = (config or SuperresConfig()).changed(**changes)
     if config.perceptual and encoder is None:
         raise ValueError("The perceptual loss compares a classifier's activations: give a trained classifier (--encoder MODEL).")
+    if config.perceptual and config.lr > SuperresConfig.lr:
+        warnings.warn(f'The perceptual loss at a peak learning rate of {config.lr:g}, above {SuperresConfig.lr:g}, can collapse near the '
+                      "peak as the UNet's BatchNorm statistics fall behind (the UNet chapter); a lower --lr avoids it")
     out, device = check_writable(out), setup_device(device)  # under torchrun, the process group is joined here
     bs = per_process_bs(config.bs)  # this process's share
     root = Path(images if images is not None else path if path is not None else dataset_path())

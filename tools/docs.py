@@ -7,8 +7,10 @@ template) inside a page of our own, doing what Quarto does with what nbdev leave
 heading anchors, links between pages). The site is readable offline: no CDN, images and mathematics inside the pages.
 
     python tools/docs.py                          # rebuild _proc/ and README.md
-    python tools/docs.py --check                  # exit 1 if README.md is not what index.ipynb produces, or shows its
-                                                  # machinery: a `#|` directive, Quarto syntax, a hidden cell's code
+    python tools/docs.py --check                  # exit 1 if README.md is not what index.ipynb produces, if index.ipynb's
+                                                  # stored outputs are not what its code produces now (it is run again),
+                                                  # or if the README shows its machinery: a `#|` directive, Quarto
+                                                  # syntax, a hidden cell's code
     python tools/docs.py --html DIR               # also render the pages of nbs/sidebar.yml to DIR: open DIR/index.html
     python tools/docs.py --html DIR --check       # README check, then open every page in headless Chromium and exit 1 on
                                                   # a broken image, a raw `#|` directive, the source of a hidden cell
@@ -65,6 +67,27 @@ def readme_problems(text: str, source: Path) -> list[str]:
                  if l.lstrip().startswith(':::') or '{{<' in l or re.search(r'\{\.callout', l)]
     return problems + [f'README.md shows the source of a hidden cell: {code.splitlines()[0][:80]!r}'
                        for code in hidden_sources(source) if code in text]
+
+def _shown_outputs(nb) -> list:
+    "The text each code cell of `nb` shows: streams, and each result's Markdown, HTML or plain text (images and counters aside)."
+    def text(o):
+        if o.get('output_type') == 'stream': return o.get('text', '')
+        data = o.get('data', {})
+        return next((data[k] for k in ('text/markdown', 'text/html', 'text/plain') if k in data), '')
+    return [[''.join(text(o)) for o in c.get('outputs', [])] for c in nb.cells if c.cell_type == 'code']
+
+def stale_outputs(source: Path, timeout=600) -> list[str]:
+    """Run notebook `source` again (in its folder, as a reader would) and name each code cell whose stored outputs differ from what
+    its code produces now: the README is made from the stored ones, so a table of the chapters or a figure can go stale while the
+    README still matches the notebook."""
+    from nbconvert.preprocessors import ExecutePreprocessor
+    stored = nbformat.read(source, as_version=4)
+    fresh = nbformat.read(source, as_version=4)
+    ExecutePreprocessor(timeout=timeout).preprocess(fresh, {'metadata': {'path': str(source.parent)}})
+    code = [c for c in stored.cells if c.cell_type == 'code']
+    return [f'{source.name}: the stored outputs of the cell starting {cell.source.splitlines()[0][:60]!r} are not what it produces '
+            f'now: run the notebook again, then `python tools/docs.py`, and commit both'
+            for cell, old, new in zip(code, _shown_outputs(stored), _shown_outputs(fresh)) if old != new]
 
 # ## The site's pages
 
@@ -422,6 +445,10 @@ def main():
     elif not readme.exists() or readme.read_text() != text:
         problems.append('README.md is not what nbs/index.ipynb produces: run `python tools/docs.py` and commit README.md')
     else: print('README.md is up to date; notebooks processed for the docs in _proc/')
+    if args.check:
+        start, stale = time.monotonic(), stale_outputs(Path(cfg.nbs_path)/cfg.readme_nb)
+        problems += stale
+        if not stale: print(f'{cfg.readme_nb} run again in {time.monotonic() - start:.1f} s: its outputs, and so the README, are what the code produces now')
     if args.html:
         nbs = Path(cfg.nbs_path)
         pages = [Page(f, cache/f.relative_to(nbs)) for f in sidebar_files(nbs)]

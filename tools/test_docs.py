@@ -166,6 +166,20 @@ def test_folded_and_prose_cells():
         problems = docs.check_site(root/'site', pages)
         test_eq(problems, ["prose.html: shows the source of a cell that writes prose (mark it #| echo: false): 'Markdown(f\"\"\"The answer is {40 + 2}.\"\"\")'"])
 
+def test_stale_outputs():
+    "Stored outputs that the code no longer produces are named; those it does produce pass, whatever their execution counts."
+    with tempfile.TemporaryDirectory() as tmp:
+        nb = Path(tmp)/'index.ipynb'
+        out = lambda text: [new_output('stream', name='stdout', text=text)]
+        (Path(tmp)/'lines.txt').write_text('one\ntwo\n')  # read from the notebook's folder, as index.ipynb reads the chapters
+        nbformat.write(notebook(new_code_cell("print(len(open('lines.txt').readlines()))", execution_count=7, outputs=out('2\n')),
+                                new_code_cell('print(2 + 2)', outputs=out('4\n'))), nb)
+        test_eq(docs.stale_outputs(nb), [])
+        (Path(tmp)/'lines.txt').write_text('one\ntwo\nthree\n')  # the code's input changed since the outputs were stored
+        problems = docs.stale_outputs(nb)
+        test_eq(len(problems), 1)
+        assert "print(len(open('lines.txt')" in problems[0] and 'run the notebook again' in problems[0], problems
+
 def test_sidebar_files():
     with tempfile.TemporaryDirectory() as tmp:
         nbs = Path(tmp)
