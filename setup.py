@@ -49,7 +49,6 @@ setuptools.setup(
     zip_safe = False,
     entry_points = {
         'console_scripts': cfg.get('console_scripts','').split(),
-        'tinyimagenet.recipes': cfg.get('recipes','').split(),  # the recipes this package registers (tinyimagenet.classify)
         'nbdev': [f'{cfg.get("lib_path")}={cfg.get("lib_path")}._modidx:d']
     },
     **setup_cfg)

@@ -37,7 +37,7 @@
 # Test it here first, every step at tiny scale on the CPU (5 to 7 minutes on the 2-core machine shared with other work):
 #     GPU_CHECK_TINY=1 OUT=/tmp/gpu_check bash benchmarks/gpu_check.sh [experiments|study]
 #
-# `bash benchmarks/gpu_check.sh study` runs the pre-activation study at the seed's own scale (chapter 03), within 8 minutes: run it
+# `bash benchmarks/gpu_check.sh study` runs the pre-activation study at the seed's own scale (chapter 03b), within 8 minutes: run it
 # first when a GPU is lent, and copy its rows (preact_study_seed.csv, under files_at) to nbs/study/.
 set -euo pipefail
 export PYTHONUNBUFFERED=1  # output reaches the log as it happens, also from a step that is then killed
@@ -54,7 +54,7 @@ if [[ ${1:-} == wheels ]]; then
 fi
 
 if [[ ${1:-} == study ]]; then
-    # The seed's own setting of the pre-activation study (chapter 03): the seed's 21.5M-parameter pre-activation network (arm a) and
+    # The seed's own setting of the pre-activation study (chapter 03b): the seed's 21.5M-parameter pre-activation network (arm a) and
     # its post-activation twin (arm i), the seed's recipe (25 epochs, lr 0.1, AdamW, one-cycle, batches of 512, pad/crop/flip +
     # TrivialAugmentWide), all of Fashion-MNIST upscaled (bicubic) to 64x64. Seed 0 of both arms side by side on the one GPU, then
     # seed 1 of both only if the runs so far say it ends within the budget: planned from the H100's eager 10,500 training images/s
@@ -102,7 +102,7 @@ if [[ -d .whl ]] && ! python3 -c 'import fastcore, fastprogress, torcheval' 2>/d
     export PYTHONPATH=/tmp/site
 fi
 export PYTHONPATH=$PWD${PYTHONPATH:+:$PYTHONPATH}  # this checkout, as `pip install -e .` would give it
-python3 -c 'import tinyimagenet.preact_resnet' || {  # the project and all it imports
+python3 -c 'import tinyimagenet.study' || {  # the project and all it imports
     echo "gpu_check: cannot import the project's requirements: run 'bash benchmarks/gpu_check.sh wheels' here and carry .whl" >&2; exit 1; }
 tinyimagenet=(python3 -c 'import sys; from tinyimagenet.cli import main; sys.exit(main())')  # the `tinyimagenet` command
 

@@ -1,4 +1,4 @@
-"""The pre-activation study of chapter 03 on all of Fashion-MNIST: arms of `study_arms`, several seeds, one CSV row per arm, seed
+"""The pre-activation study of chapter 03b on all of Fashion-MNIST: arms of `study_arms`, several seeds, one CSV row per arm, seed
 and epoch (`run_study`). Arms that differ only in how they are evaluated share their training runs (`study_groups`, the column
 `trained_as`): arm d is arm a's runs read with re-estimated statistics, since training-mode BatchNorm never reads the running ones.
 
@@ -8,7 +8,7 @@ writes that file's rows for arm f, seed 1 (all but the columns seconds, study_se
 the same settings) are kept and their runs skipped, so a stopped study goes on, and a pilot's runs count in the study. The
 finished runs' rows are also written to OUT.partial.csv as they come (removed at the end), for a call that is stopped.
 
-The two recorded regimes (chapter 03 prints each file's command):
+The two recorded regimes (chapter 03b prints each file's command):
     python benchmarks/preact_study.py --out nbs/study/preact_study.csv  # 14x14, no augmentation, 3 blocks (27 min, 2-core CPU)
     python benchmarks/preact_study.py --size 28 --augment trivial --nfs 16,16,32,64,128 --n-blocks 2,2,2,1 --bs 128 --epochs 5 \\
         --arms a,i,f --out nbs/study/preact_study_28.csv
@@ -32,7 +32,7 @@ KNOBS = dict(  # the small study's settings (nbs/study/preact_study.csv)
 
 def fashion_dls(bs, size, augment='none', device='cpu', n_train=0):
     "All 60,000 Fashion-MNIST training images (shuffled, full batches) and the 10,000 test images as validation, grey as RGB."
-    import functools, torch, torch.nn.functional as F
+    import torch, torch.nn.functional as F
     from tinyimagenet.augment import preprocess_and_trivial_augment
     from tinyimagenet.data import DataLoaders, DeviceDataLoader, _fashion_mnist
     def images(a):  # uint8 N x 28 x 28 -> uint8 N x 3 x size x size, normalized later by the loaders' `preprocess`
@@ -57,7 +57,7 @@ def _worker_init(bs, size, augment, device, n_train):
 
 def _run(job):
     "One training run: the arms `group` (they share it) with one seed."
-    from tinyimagenet.preact_resnet import run_study, study_arms
+    from tinyimagenet.study import run_study, study_arms
     if _init_error is not None: raise _init_error
     group, seed, kw = job
     start = time.perf_counter()
@@ -107,7 +107,7 @@ def main(argv=None):
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # unwinds through the pool, which then stops its workers
     import torch
     from tinyimagenet.core import write_atomically
-    from tinyimagenet.preact_resnet import study_arms, study_groups
+    from tinyimagenet.study import study_arms, study_groups
     if unknown := set(args.arms.split(',') if args.arms else ()) - set(study_arms):
         parser.error(f'--arms: no arm {", ".join(sorted(unknown))}; the arms are {", ".join(study_arms)}')
     arms = {a: study_arms[a] for a in args.arms.split(',')} if args.arms else study_arms

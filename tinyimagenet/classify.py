@@ -27,11 +27,11 @@ from PIL import Image
 from torch import nn
 
 from . import augment, parallel
+from .checkpoint import CheckpointCB, load_network, save_network
 from .config import TrainConfig, augmentations, builtin_recipes, speedup_fields
 from .core import default_device
 from .data import DeviceDataLoader, get_imagenet_dls, preprocess, read_picture
-from .learner import (Callback, CheckpointCB, MixedPrecisionCB, load_network, model_device, per_process_bs, save_network,
-                                  setup_device, speedups, train, unwrap)
+from .learner import Callback, MixedPrecisionCB, model_device, setup_device, speedups, train, unwrap
 from torcheval.metrics import MulticlassAccuracy
 
 # %% ../nbs/02c_classify.ipynb #d94120af
@@ -261,7 +261,7 @@ def get_dls(config:TrainConfig, # its bs (over all processes) and augment are us
            ):
     "`get_imagenet_dls` for `config`: this process's share of the batch (under `torchrun`, with the process group joined), training images augmented by `config.augment`."
     device = setup_device(device)  # under torchrun: joins the process group, so that `world_size()` counts the processes
-    return get_imagenet_dls(bs=per_process_bs(config.bs), training_preprocessor=getattr(augment, augmentations[config.augment]),
+    return get_imagenet_dls(bs=parallel.per_process_bs(config.bs), training_preprocessor=getattr(augment, augmentations[config.augment]),
                             path=path, device=device)
 
 def resolved(config:TrainConfig, # a config whose lr, speed switches or compile may be None
@@ -297,7 +297,7 @@ def fit_recipe(dls, # DataLoaders, e.g. get_dls(config); training batches must a
     model = recipe.build(len(dls.classes), config.width)
     if config.compile: model.compile(**compile_kwargs(config.compile))  # in place: the state dict keeps its keys
     cbs = [*([ReestimateBNCB(config.bn_images)] if recipe.reestimate_bn else []), *([EagerEvalCB()] if config.compile else []),
-           *([CheckpointCB(checkpoint, resume, {**config.as_dict(), **(settings or {})})] if checkpoint is not None else []), *extra_cbs]
+           *([CheckpointCB(checkpoint, resume, {**config.as_dict(), 'task': 'classify', **(settings or {})})] if checkpoint is not None else []), *extra_cbs]
     fast = speedups(on, **{name: getattr(config, name) for name in speedup_fields})
     learn = train(model, dls, config.lr, config.epochs, cbs, plot=plot, device=device, speedups=fast, wd=config.wd,
                   wd_bn_bias=recipe.wd_bn_bias)

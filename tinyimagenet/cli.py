@@ -277,8 +277,10 @@ def _prepare_out(args, model_file) -> list:
         raise CommandError(f'--resume: there is no checkpoint at {checkpoint}; run without --resume to start, or pass the --out of the run to continue')
     if first_machine and args.resume:
         from tinyimagenet.files import load_state
-        try: wrote = 'superres' if 'crop' in load_state(checkpoint, 'checkpoint').get('settings', {}) else 'train'
-        except (ValueError, OSError): wrote = args.command  # a damaged file: resuming says so, naming it
+        try: saved = load_state(checkpoint, 'checkpoint').get('settings', {})
+        except (ValueError, OSError): saved = None  # a damaged file: resuming says so, naming it
+        task = None if saved is None else saved.get('task') or ('superres' if 'crop' in saved else 'classify')  # older files: guessed
+        wrote = {'classify': 'train', 'superres': 'superres'}.get(task, args.command)
         if wrote != args.command:
             raise CommandError(f'{checkpoint} was written by `tinyimagenet {wrote}`: continue it with `tinyimagenet {wrote} --resume --out {args.out}`')
     run = [args.out/f for f in ('checkpoint.pt', model_file, 'metrics.json', 'metrics.csv') if (args.out/f).is_file()]
@@ -291,7 +293,7 @@ def _prepare_out(args, model_file) -> list:
 
 def _resume_refused(args, e:Exception) -> str:
     "The message of `e`; for a resume whose setting differs from its checkpoint's (`SettingsMismatch`), said with the flag that sets it."
-    from tinyimagenet.learner import SettingsMismatch
+    from tinyimagenet.checkpoint import SettingsMismatch
     if not isinstance(e, SettingsMismatch): return str(e)
     flags = {a.dest: a for a in get_parser().commands[args.command]._actions if a.option_strings}
     if (a := flags.get(e.key)) is None: how = f'no flag sets {e.key}, so only a new run can change it'

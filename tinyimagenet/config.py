@@ -4,8 +4,8 @@
 
 # %% auto #0
 __all__ = ['datasets', 'augmentations', 'compile_modes', 'builtin_recipes', 'torchrun_variables', 'speedup_fields',
-           'upscale_max_pixels', 'is_small', 'Processes', 'processes', 'knob', 'Config', 'TrainConfig',
-           'SuperresConfig']
+           'upscale_max_pixels', 'is_small', 'Processes', 'processes', 'knob', 'Config', 'speed_knob', 'seed_knob',
+           'TrainConfig', 'SuperresConfig']
 
 # %% ../nbs/00c_config.ipynb #1e23e37b
 import dataclasses, math, os
@@ -16,8 +16,8 @@ from typing import NamedTuple
 datasets = ('tiny-imagenet', 'fashion-mnist', 'synthetic', 'photos')  # what `--dataset` can prepare; all but the first are small sets
 augmentations = {'trivial': 'preprocess_and_trivial_augment', 'basic': 'preprocess_and_augment', 'none': 'preprocess'}  # in tinyimagenet.augment
 compile_modes = ('default', 'reduce-overhead', 'max-autotune', 'max-autotune-no-cudagraphs')  # torch.compile's modes
-# this package's own recipes and the module that registers each: what an install declares as entry points (settings.ini's `recipes`),
-# and what a checkout run from PYTHONPATH, which has no package metadata, still finds
+# this package's own recipes and the module that registers each: the one list of them (other packages' come through entry points),
+# so that an install and a checkout run from PYTHONPATH, which has no package metadata, find them alike
 builtin_recipes = {name: 'tinyimagenet.preact_resnet' for name in ('preact', 'seed', 'postact')}
 
 def is_small(dataset:str) -> bool:
@@ -110,6 +110,17 @@ class Config:
         return cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in d.items() if k in known})
 
 # %% ../nbs/00c_config.ipynb #a58ba2ec
+_speed_help = dict(amp='bf16 autocast', channels_last='channels-last memory format', cudnn_benchmark="cuDNN's benchmark mode", fused='fused AdamW')
+speedup_fields = tuple(_speed_help)  # `tinyimagenet.learner.Speedups`'s fields, set by a config
+
+def speed_knob(name:str):
+    "The knob of the speed switch `name` (one of `speedup_fields`): unset, it is on with CUDA and off elsewhere (`learner.speedups`)."
+    return knob(None, f'{_speed_help[name]} (default: on with CUDA, else off)')
+
+def seed_knob():
+    "The knob of a run's seed: unset, the random generators are left as they are."
+    return knob(None, 'seed the random generators, for a run that repeats exactly on the same machine')
+
 @dataclass(frozen=True)
 class TrainConfig(Config):
     "Everything that shapes a classifier's training run (`fit_recipe`, `tinyimagenet train`)."
@@ -128,16 +139,14 @@ class TrainConfig(Config):
                         choices=tuple(augmentations))
     bn_images: int = knob(5_000, 'training images BatchNorm statistics are re-estimated from before each evaluation, for recipes that do',
                           positive=True)
-    amp: bool = knob(None, 'bf16 autocast (default: on with CUDA, else off)')
-    channels_last: bool = knob(None, 'channels-last memory format (default: on with CUDA, else off)')
-    cudnn_benchmark: bool = knob(None, "cuDNN's benchmark mode (default: on with CUDA, else off)")
-    fused: bool = knob(None, 'fused AdamW (default: on with CUDA, else off)')
+    amp: bool = speed_knob('amp')
+    channels_last: bool = speed_knob('channels_last')
+    cudnn_benchmark: bool = speed_knob('cudnn_benchmark')
+    fused: bool = speed_knob('fused')
     compile: str = knob(None, "torch.compile the network for training, in torch.compile's MODE (reduce-overhead adds CUDA graphs); "
                         'the first epoch is slower while it compiles (default: on with CUDA for a run long enough to repay it, as '
                         "tiny-imagenet's is, where Triton supports the GPU; else off)", flag=dict(nargs='?', const='default', choices=compile_modes, metavar='MODE'))
-    seed: int = knob(None, 'seed the random generators, for a run that repeats exactly on the same machine')
-
-speedup_fields = ('amp', 'channels_last', 'cudnn_benchmark', 'fused')  # `tinyimagenet.learner.Speedups`'s fields, set by a config
+    seed: int = seed_knob()
 
 # %% ../nbs/00c_config.ipynb #1313db46
 @dataclass(frozen=True)
@@ -154,7 +163,12 @@ class SuperresConfig(Config):
     n_blocks: tuple = knob(None, "blocks per down stage of a UNet trained from scratch (default: the seed classifier's)",
                            small=(3, 1, 1, 1, 1), flag=False)
     perceptual: bool = knob(False, "add a feature loss on the encoder classifier's activations to the MSE (needs an encoder)")
-    seed: int = knob(None, 'seed the random generators, for a run that repeats exactly on the same machine')
+    wd: float = knob(0.01, "AdamW's decoupled weight decay", minimum=0)
+    amp: bool = speed_knob('amp')
+    channels_last: bool = speed_knob('channels_last')
+    cudnn_benchmark: bool = speed_knob('cudnn_benchmark')
+    fused: bool = speed_knob('fused')
+    seed: int = seed_knob()
 
     @classmethod
     def at_scale(cls, small:bool, **changes):

@@ -22,15 +22,15 @@ from PIL import Image
 from torch import nn
 
 from .augment import random_crop_flip
-from .config import SuperresConfig, upscale_max_pixels
+from .config import SuperresConfig, speedup_fields, upscale_max_pixels
 from .blocks import PreactivationConv, PreactivationResidualConv, init_leaky_weights
 from .core import check_writable, write_atomically
 from .data import (DataLoaders, DeviceDataLoader, EmptyClassWarning, _check_regular, cache_dir, cached, cut_patches,
                                dataset_path, denorm, get_imagenet_dls, preprocess, read_picture)
 from .metrics import StructuralSimilarity
-from .learner import (Callback, CheckpointCB, FreezeCB, Learner, load_network, model_device, per_process_bs, save_network,
-                                  setup_device, train, unwrap)
-from .parallel import is_main_process
+from .checkpoint import CheckpointCB, load_network, save_network
+from .learner import Callback, FreezeCB, Learner, model_device, setup_device, speedups, train, unwrap
+from .parallel import is_main_process, per_process_bs
 from .preact_resnet import TinyImagePreactivationResNet, TinyImageResNet, residual_blocks, seed_n_blocks, seed_nfs
 from torcheval.metrics import PeakSignalNoiseRatio  # after the learner, which imports torcheval without its deprecation warning
 
@@ -286,9 +286,11 @@ class FeatureLoss(nn.Module):
         return terms['pixels'] + sum(self.weights[i] * terms[i] for i in self.weights)
 
 # %% ../nbs/04_unet.ipynb #07c338a5
-def save_unet(model:TinyUNet, path) -> Path:
-    "Write `model`'s widths and weights to `path` (with `save_network`: atomic, checksummed, kind 'unet')."
-    return save_network(path, model, 'unet', config=unwrap(model).config)
+def save_unet(model:TinyUNet, path,
+              run:SuperresConfig=None, # the config that trained it, kept with it as `model.pt` keeps a classifier's
+             ) -> Path:
+    "Write `model`'s widths and weights to `path` (with `save_network`: atomic, checksummed, kind 'unet'), and the run's config if given."
+    return save_network(path, model, 'unet', config=unwrap(model).config, **({} if run is None else {'run': run.as_dict()}))
 
 def load_unet(path, # a file written by save_unet (tinyimagenet superres writes unet.pt)
               device=None, # where to put the model; default the CPU
@@ -348,18 +350,23 @@ def upscale_images(model:TinyUNet, # the UNet, e.g. from load_unet
         try: st = os.lstat(path)
         except FileNotFoundError: return None
         return st.st_dev, st.st_ino
-    for k, (p, out) in enumerate(zip(paths, outs)):
-        done, there = f"written before it: {', '.join(map(str, outs[:k]))}" if k else 'nothing was written', identity(out)
-        try:
-            big = upscale(model, _read_upscalable(p))
-            write_atomically(out, lambda f: Image.fromarray(big.permute(1, 2, 0).numpy()).save(f, format='PNG'))
-        except (FileNotFoundError, ValueError) as e: raise type(e)(f'{e} ({done})') from None
-        except OSError as e: raise OSError(e.errno, f'{e.strerror} ({done})', e.filename) from None  # e.g. a full disk: what is there
-        except BaseException as e:  # Ctrl-C, or a signal the caller turned into an exception: what is on the disk, this picture's too
-            kept = outs[:k + (identity(out) != there)]  # the interruption may come after the rename that finished it
-            so_far = f"written so far: {', '.join(map(str, kept))}" if kept else 'nothing was written'
-            e.add_note(f'while upscaling {p} ({so_far})')
-            raise
+    k, there, unknown = 0, None, object()  # the picture at work, and which file was at its output before it (unknown: not looked yet)
+    try:  # around the whole loop: an interruption between two pictures is told what is on the disk too
+        for k, (p, out) in enumerate(zip(paths, outs)):
+            there = unknown
+            there = identity(out)
+            done = f"written before it: {', '.join(map(str, outs[:k]))}" if k else 'nothing was written'
+            try:
+                big = upscale(model, _read_upscalable(p))
+                write_atomically(out, lambda f: Image.fromarray(big.permute(1, 2, 0).numpy()).save(f, format='PNG'))
+            except (FileNotFoundError, ValueError) as e: raise type(e)(f'{e} ({done})') from None
+            except OSError as e: raise OSError(e.errno, f'{e.strerror} ({done})', e.filename) from None  # e.g. a full disk: what is there
+    except (FileNotFoundError, ValueError, OSError): raise  # said above, with what was written
+    except BaseException as e:  # Ctrl-C, or a signal the caller turned into an exception: what is on the disk, this picture's too
+        kept = outs[:k + (there is not unknown and identity(outs[k]) != there)]  # it may come after the rename that finished picture k
+        so_far = f"written so far: {', '.join(map(str, kept))}" if kept else 'nothing was written'
+        e.add_note(f'while upscaling {paths[k]} ({so_far})')
+        raise
     return outs
 
 # %% ../nbs/04_unet.ipynb #4951e809
@@ -383,10 +390,11 @@ def superres(out, # directory for checkpoint.pt (every epoch) and unet.pt (at th
     bs = per_process_bs(config.bs)  # this process's share
     root = Path(images if images is not None else path if path is not None else dataset_path())
     model = TinyUNet(*unet_widths(config)) if encoder is None else TinyUNet.from_classifier(encoder)
-    settings = {**config.as_dict(), 'data': str(root.resolve()), 'encoder': encoder is not None, **model.config}
+    settings = {**config.as_dict(), 'task': 'superres', 'data': str(root.resolve()), 'encoder': encoder is not None, **model.config}
     cbs = [CheckpointCB(out/'checkpoint.pt', resume=resume, settings=settings), *([] if encoder is None else [FreezeCB('down', n_epochs=1)])]
     dls = get_superres_dls(bs, config.crop, path if images is not None else root, device, images)  # both given: refused there
     if not len(dls.train): raise ValueError(f'The batch size {bs} is more than the {len(dls.train.x):,} training patches of {root}: use a smaller one')
-    train(model, dls, config.lr, config.epochs, cbs,
-          FeatureLoss(encoder.layers) if config.perceptual else F.mse_loss, superres_metrics(), plot=False, device=device)
-    return save_unet(model, out/'unet.pt') if is_main_process() else out/'unet.pt'
+    fast = speedups(device, **{name: getattr(config, name) for name in speedup_fields})
+    train(model, dls, config.lr, config.epochs, cbs, FeatureLoss(encoder.layers) if config.perceptual else F.mse_loss, superres_metrics(),
+          plot=False, device=device, speedups=fast, wd=config.wd)
+    return save_unet(model, out/'unet.pt', config) if is_main_process() else out/'unet.pt'
