@@ -7,6 +7,7 @@ __all__ = ['GeneralReLU', 'Conv', 'ResidualConvBlock', 'PreactivationConv', 'Pre
            'StackableResidualConvBlock', 'init_leaky_weights']
 
 # %% ../nbs/01_blocks.ipynb #628b374f
+import inspect
 from collections import OrderedDict
 import torch.nn.functional as F
 from torch import nn
@@ -124,10 +125,12 @@ class StackableResidualConvBlock(nn.Sequential):
                            for i in range(n_blocks)])
 
 # %% ../nbs/01_blocks.ipynb #80ac0900
-def init_leaky_weights(m:nn.Module, # a module; use as model.apply(partial(init_leaky_weights, leak=0.1))
-                       leak:float=0.1, # the activation's negative slope, GeneralReLU's a
+_default_leak = inspect.signature(GeneralReLU).parameters['a'].default  # the slope, written once: GeneralReLU's default
+
+def init_leaky_weights(m:nn.Module, # a module; use as model.apply(init_leaky_weights), or with partial for another leak
+                       leak:float=None, # the activation's negative slope; default GeneralReLU's default `a`
                       ):
     "Kaiming-normal weights matched to a leaky activation and zero biases, for convolutions and linear layers."
     if isinstance(m, (nn.Conv1d, nn.Conv2d, nn.Conv3d, nn.Linear)):
-        nn.init.kaiming_normal_(m.weight, a=leak)
+        nn.init.kaiming_normal_(m.weight, a=_default_leak if leak is None else leak)
         if m.bias is not None: nn.init.zeros_(m.bias)

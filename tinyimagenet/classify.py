@@ -28,7 +28,7 @@ from torch import nn
 
 from . import augment, parallel
 from .checkpoint import CheckpointCB, load_network, save_network
-from .config import TrainConfig, augmentations, builtin_recipes, speedup_fields
+from .config import TrainConfig, augmentations, builtin_recipes, confusion_max_classes, predict_top, speedup_fields
 from .core import default_device
 from .data import DeviceDataLoader, get_imagenet_dls, preprocess, read_picture
 from .learner import Callback, MixedPrecisionCB, model_device, setup_device, speedups, train, unwrap
@@ -365,7 +365,7 @@ def to_input(picture, # a path, a PIL image, or a uint8 tensor C×H×W (C 1, 3 o
 
 def predict(model, # a network, or the path of a model file written by tinyimagenet train
             pictures, # a list of pictures (paths, PIL images, uint8 tensors C×H×W), or one picture
-            k=5, # how many classes per picture, the most probable first
+            k=predict_top, # how many classes per picture, the most probable first
             bs=256, # pictures per forward pass: memory follows this, not the number of pictures
             tta=False, # average the probabilities of each picture and its mirror image
             classes=None, # with a network: the wnid of each output (default: the output's index)
@@ -420,7 +420,7 @@ class Interpretation:
         "The `n` most frequent mistakes as (true name, predicted name, count), most frequent first."
         return [(self.words[i], self.words[j], c) for i, j, c in self.confused_pairs(n)]
 
-    def plot_confusion_matrix(self, title=None, max_classes=30):
+    def plot_confusion_matrix(self, title=None, max_classes=confusion_max_classes):
         "The confusion matrix as a picture (for at most `max_classes` classes: beyond that, read `most_confused`)."
         n = len(self.words)
         if n > max_classes: raise ValueError(f'{n} classes make an unreadable matrix: use most_confused() (or raise max_classes)')

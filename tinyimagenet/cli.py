@@ -10,7 +10,8 @@ import argparse, contextlib, csv, dataclasses, difflib, errno, io, json, math, o
 from pathlib import Path
 
 from . import __version__
-from .config import SuperresConfig, TrainConfig, builtin_recipes, datasets, is_small, processes, upscale_max_pixels
+from .config import (SuperresConfig, TrainConfig, builtin_recipes, confusion_max_classes, datasets, generated_per_class, is_small,
+                                 predict_top, processes, upscale_max_pixels)
 
 # %% ../nbs/05_cli.ipynb #035f0d9f
 class CommandError(Exception):
@@ -98,7 +99,7 @@ def _add_data_args(p, default, help, choices=datasets):
     which.add_argument('--dataset', choices=choices, default=default, help=help)
     which.add_argument('--synthetic', dest='dataset', action='store_const', const='synthetic', help='short for --dataset synthetic')
     p.add_argument('--train-per-class', '--synthetic-per-class', type=_positive_int, metavar='N',
-                   help='training images per class of the generated sets (default, as in tinyimagenet.data.dataset_path: 300 for fashion-mnist, 100 for synthetic)')
+                   help='training images per class of the generated sets (default: ' + ', '.join(f'{n} for {name}' for name, n in generated_per_class.items()) + ')')
     p.add_argument('--data', type=Path, metavar='DIR',
                    help='a set in the Tiny ImageNet layout (a folder with wnids.txt), or the folder that holds the sets '
                         '(default: $TINYIMAGENET_DATA, else ~/.cache/tinyimagenet)')
@@ -402,7 +403,7 @@ def _add_train(commands):
     "Register `tinyimagenet train`."
     p = _command(commands, 'train', help='train a classifier', description='Train a classifier on Tiny ImageNet or one of the small sets.',
                  epilog=_train_help)
-    p.add_argument('--model', choices=_recipe_names(), default='preact',
+    p.add_argument('--model', choices=_recipe_names(), default=TrainConfig.model,
                    help="the recipe: preact, this project's pre-activation net (default); seed, the seed notebook's (see the README); "
                         "postact, the post-activation baseline; and those of installed packages (entry points tinyimagenet.recipes)")
     _add_config_flags(p, TrainConfig, skip=('model',))
@@ -473,7 +474,7 @@ def _add_lr_find(commands):
                              "learning rate to OUT/lr_find.png, and print one suggested learning rate, the rule that\n"
                              "chose it, and the train command that uses it.",
                  epilog=_exit_help)
-    p.add_argument('--model', choices=_recipe_names(), default='preact', help='the recipe, as for train (default: %(default)s)')
+    p.add_argument('--model', choices=_recipe_names(), default=TrainConfig.model, help='the recipe, as for train (default: %(default)s)')
     _add_config_flags(p, TrainConfig, skip=('model', 'epochs', 'lr', 'bn_images', 'compile'))  # what a sweep has no use for
     p.add_argument('--steps', type=_positive_int, default=100, metavar='N', help="training batches in the sweep (default: %(default)s, lr_find's)")
     _add_data_args(p, 'tiny-imagenet', 'the set to sweep on, as for train (default: %(default)s)', choices=datasets)
@@ -598,7 +599,7 @@ def _add_predict(commands):
                              "as the network was trained; no dataset is needed.",
                  epilog=_exit_help)
     _add_inputs(p, 'a model file, e.g. OUT/model.pt', pictures=True)
-    p.add_argument('--top', type=_positive_int, default=5, metavar='K', help='classes per picture, the most probable first (default: %(default)s)')
+    p.add_argument('--top', type=_positive_int, default=predict_top, metavar='K', help='classes per picture, the most probable first (default: %(default)s)')
     p.add_argument('--json', action='store_true', help='print JSON: a list of {"image", "top": [{"wnid", "name", "probability"}, ...]}')
     p.add_argument('--tta', action='store_true', help="average each picture's prediction with its mirror image's (flip TTA)")
     _add_device(p)
@@ -621,7 +622,7 @@ def _run_predict(args):
 def _add_interpret(commands):
     "Register `tinyimagenet interpret`."
     p = _command(commands, 'interpret', help='where a trained model goes wrong: confusion matrix, top losses, most confused pairs',
-                 description="Write the confusion matrix (confusion_matrix.csv, and confusion_matrix.png for up to 30 classes), the "
+                 description=f"Write the confusion matrix (confusion_matrix.csv, and confusion_matrix.png for up to {confusion_max_classes} classes), the "
                              "validation images with the highest loss (top_losses.png) and the most confused pairs of classes "
                              "(most_confused.csv) of a model file written by `tinyimagenet train`, and print the most confused pairs.",
                  epilog=_exit_help)
@@ -648,7 +649,7 @@ def _run_interpret(args):
     wnids, words, cm = meta['classes'], meta['words'], interp.confusion_matrix()
     _write_csv(files['confusion_matrix.csv'], [('true \\ predicted', *wnids), *[(w, *row) for w, row in zip(wnids, cm.tolist())]])
     written = [files['confusion_matrix.csv']]
-    if len(wnids) <= 30: _save_figure(interp.plot_confusion_matrix(title=f'{args.model}: validation, {root}'), files['confusion_matrix.png']); written.append(files['confusion_matrix.png'])
+    if len(wnids) <= confusion_max_classes: _save_figure(interp.plot_confusion_matrix(title=f'{args.model}: validation, {root}'), files['confusion_matrix.png']); written.append(files['confusion_matrix.png'])
     _save_figure(interp.plot_top_losses(args.top, title=f'{args.model}: highest-loss validation images'), files['top_losses.png'])
     pairs = [(wnids[i], words[i], wnids[j], words[j], c) for i, j, c in interp.confused_pairs(args.top)]
     _write_csv(files['most_confused.csv'], [('true wnid', 'true class', 'predicted wnid', 'predicted class', 'count'), *pairs])

@@ -21,7 +21,7 @@ import torch
 import torch.distributed as dist
 from PIL import Image, ImageOps
 
-from .config import TrainConfig, datasets
+from .config import TrainConfig, datasets, generated_per_class
 from .core import (_FULL, _create_new, _env_folder, _writing, data_dir, default_device, keep_freed_memory, publish,
                                real_or_test, _report_progress, staged, to_device)
 from .files import _format_metadata, _parse_header, _safetensors_header, load_state, save_state
@@ -353,7 +353,7 @@ DATASETS = datasets  # the names `tinyimagenet.config` gives the sets, written o
 
 def dataset_path(name=None, # one of DATASETS; default 'tiny-imagenet' in a real run, 'fashion-mnist' in a test run
                  path=None, # the directory holding the datasets; default data_dir()
-                 per_class=None, # training images per class of Fashion-MNIST (default 300) or the synthetic set (default 100)
+                 per_class=None, # training images per class of Fashion-MNIST or of the synthetic set; default `config.generated_per_class`
                 ) -> Path:
     "The root of dataset `name` in the Tiny ImageNet layout, downloaded or generated the first time (by rank 0 under torchrun)."
     name = name or real_or_test('tiny-imagenet', 'fashion-mnist')
@@ -364,10 +364,10 @@ def dataset_path(name=None, # one of DATASETS; default 'tiny-imagenet' in a real
     if name == 'tiny-imagenet': make = lambda first: tiny_imagenet(path, download=first)
     elif name == 'photos': make = lambda first: make_photo_tiny_imagenet(path/'photos')
     elif name == 'fashion-mnist':
-        n = per_class or 300
+        n = per_class or generated_per_class[name]
         make = lambda first: make_fashion_mnist_tiny_imagenet(path/f'fashion-mnist-{n}', n, min(500, max(1, n // 6)))
     else:
-        n = per_class or 100
+        n = per_class or generated_per_class[name]
         make = lambda first: make_synthetic_tiny_imagenet(path/f'synthetic-10x{n}', 10, n, max(1, n // 5))
     root = make(True) if rank() == 0 else None
     if world_size() > 1: dist.barrier()  # the other ranks wait for rank 0 to download or write the set

@@ -49,7 +49,7 @@ class TinyImageResNet(nn.Module):
 
     @classmethod
     def kaiming(cls, *args,
-                leak=0.1, # negative slope of GeneralReLU
+                leak=None, # negative slope of the activation; default GeneralReLU's
                 zero_branches=False, # zero the last convolution of every residual branch: each block starts as its shortcut
                 **kwargs): # the constructor's arguments
         "Build the network with Kaiming-normal weights matched to `leak`."
@@ -117,9 +117,8 @@ def seed_widths(width=1., # multiplies the seed's channel counts
 def _at_width(build): return lambda n_classes, width: build(n_classes, nfs=seed_widths(width))
 
 # %% ../nbs/03_preact_resnet.ipynb #73828065
-#| eval: false
-# registered as the package is imported; not run by the tests, whose processes may run other notebooks next: a recipe
-# built from this notebook's own copies of the classes would not be the library's TinyImageResNet there
+# registered as the package is imported; run here, in the notebook, each call finds the same recipe already registered by the library
+# (its module, imported for the name) and keeps that one: the registry never holds this notebook's own copies of the classes
 register_recipe('preact', _at_width(preact_model), lr=1e-2, reestimate_bn=True)  # the default of `tinyimagenet train`
 register_recipe('seed', _at_width(get_model), lr=0.1)
 register_recipe('postact', _at_width(postact_model), lr=0.1)

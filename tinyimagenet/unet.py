@@ -169,7 +169,7 @@ class TinyUNet(nn.Module):
         self.down = (TinyImagePreactivationResNet if preact else TinyImageResNet)(nfs, n_blocks, always_idconv=always_idconv).layers
         self.up = nn.ModuleList([UpsamplingBlock(c_in, c_out) for c_in, c_out in zip(nfs[:0:-1], nfs[-2::-1])])
         self.head = PreactivationConv(nfs[0], 3, stride=1)
-        self.apply(partial(init_leaky_weights, leak=0.1))
+        self.apply(init_leaky_weights)  # matched to GeneralReLU's default slope, which its blocks use
         nn.init.zeros_(self.head.conv.weight)  # a zero correction: the untrained net returns its input
         nn.init.zeros_(self.head.conv.bias)
 
