@@ -101,7 +101,7 @@ def lr_find(model:nn.Module,
             loss_func=F.cross_entropy, # called as loss_func(preds, y)
             device=None, # default default_device()
             title='lr_find: loss against learning rate', # the plot's title; say what model and data
-            wd=0.01, # AdamW's decoupled weight decay, as the run will use it (a recipe's `wd`)
+            wd=None, # AdamW's decoupled weight decay, as the run will use it (a recipe's `wd`); default torch's
             wd_bn_bias=True, # decay norms and biases too, or spare them, as the run will (a recipe's `wd_bn_bias`)
             rule='valley', # which rule of `lr_rules` gives the answer
            ) -> LRFind:

@@ -385,23 +385,24 @@ class FreezeCB(Callback):
 
 # %% ../nbs/02_learner.ipynb #cc41e596
 def param_groups(model:nn.Module,
-                 wd:float, # decoupled weight decay for the decayed group
-                 wd_bn_bias=False, # decay every parameter, norms and biases too, as torch's AdamW does by default
+                 wd:float=None, # decoupled weight decay for the decayed group; default the optimizer's (torch's AdamW: 0.01)
+                 wd_bn_bias=True, # decay every parameter, norms and biases too, as torch's AdamW does; False spares them
                 ) -> list:
     "`model`'s parameters as optimizer groups: decayed by `wd`, and exempt: norms' weights, biases and `model.no_weight_decay()`'s."
     model = unwrap(model)
     named = dict(model.named_parameters())
-    if wd_bn_bias: return [{'params': list(named.values()), 'weight_decay': wd}]
+    decay = {} if wd is None else {'weight_decay': wd}
+    if wd_bn_bias: return [{'params': list(named.values()), **decay}]
     exempt = set(model.no_weight_decay()) if hasattr(model, 'no_weight_decay') else set()  # names, as timm's models give them
     if unknown := exempt - set(named): raise ValueError(f'{type(model).__name__}.no_weight_decay() names parameters it does not have: {sorted(unknown)}')
     skip = {n for n, p in named.items() if p.ndim <= 1 or n in exempt}  # a norm's weight or any bias is a vector
-    return [{'params': [p for n, p in named.items() if n not in skip], 'weight_decay': wd},
+    return [{'params': [p for n, p in named.items() if n not in skip], **decay},
             {'params': [p for n, p in named.items() if n in skip], 'weight_decay': 0.}]
 
 def adamw(params, lr, fused=None,
-          wd=0.01): # decoupled weight decay (torch's default), for parameters or groups that do not set their own
+          wd=None): # decoupled weight decay for groups that do not set their own; default torch's
     "AdamW as the seed uses it: `eps=1e-5`; `fused=True` updates all parameters in one kernel."
-    return torch.optim.AdamW(params, lr, eps=1e-5, weight_decay=wd, fused=fused)
+    return torch.optim.AdamW(params, lr, eps=1e-5, fused=fused, **({} if wd is None else {'weight_decay': wd}))
 
 class _OutputCountCB(Callback):
     "Before the first step: refuse a model whose number of outputs differs from the number of classes."
@@ -421,7 +422,7 @@ def train(model:nn.Module,
           plot=True, # the live loss plot (Jupyter), or its title; a redraw can cost more than a tiny model's batches
           device=None, # default default_device(); under torchrun, this rank's GPU
           speedups:Speedups=None, # default speedups(device): on CUDA, bf16, channels_last, cudnn.benchmark and fused AdamW
-          wd=0.01, # AdamW's decoupled weight decay
+          wd=None, # AdamW's decoupled weight decay; default torch's (a classifier's recipe, a super-resolution config give theirs)
           wd_bn_bias=True): # decay norms, biases and `model.no_weight_decay()` too (the seed's AdamW: torch's default) or exempt them
     "Train `model` with AdamW and OneCycleLR, showing the metrics and loss; return the `Learner`."
     device_cb = DeviceCB(device)
