@@ -404,8 +404,8 @@ def _add_train(commands):
     p = _command(commands, 'train', help='train a classifier', description='Train a classifier on Tiny ImageNet or one of the small sets.',
                  epilog=_train_help)
     p.add_argument('--model', choices=_recipe_names(), default=TrainConfig.model,
-                   help="the recipe: preact, this project's pre-activation net (default); seed, the seed notebook's (see the README); "
-                        "postact, the post-activation baseline; and those of installed packages (entry points tinyimagenet.recipes)")
+                   help="the recipe: preact, this project's pre-activation net; seed, the seed notebook's (see the README); postact, the "
+                        "post-activation baseline; and those of installed packages (entry points tinyimagenet.recipes) (default: %(default)s)")
     _add_config_flags(p, TrainConfig, skip=('model',))
     _add_data_args(p, 'tiny-imagenet', 'the set to train on (default: %(default)s; see below)', choices=datasets)
     _add_run_args(p, 'tinyimagenet-run', 'model.pt')
