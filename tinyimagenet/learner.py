@@ -73,7 +73,7 @@ class Learner:
                  model:nn.Module,
                  dls, # has .train and .valid, iterables of batches (x, y, ...)
                  loss_func=F.cross_entropy, # called as loss_func(preds, y)
-                 lr=0.1, # the learning rate fit uses unless given one
+                 lr=None, # the learning rate of each fit that is not given one
                  cbs=None, # callbacks for every fit; a NonFiniteGuardCB is always added
                  opt_func=torch.optim.SGD): # opt_func(params, lr) makes the optimizer at the start of each fit
         store_attr(but='cbs')
@@ -85,12 +85,14 @@ class Learner:
             train=True, # run the training phase of each epoch
             valid=True, # run the eval phase of each epoch
             cbs=None, # extra callbacks for this fit only
-            lr=None): # learning rate for this fit (default self.lr)
+            lr=None): # learning rate for this fit (default self.lr; one of them must give it)
         "Run `n_epochs` epochs, each a training phase then an eval phase."
         self.n_epochs, self.do_train, self.do_valid = n_epochs, train, valid
         self.epochs, self.history, self.checkpoint = range(n_epochs), [], None  # `checkpoint`: the file CheckpointCB last wrote
         self.scaler = torch.amp.GradScaler(enabled=False)  # loss scaling, for float16: `MixedPrecisionCB` sets one; a no-op by default
-        self.opt = self.opt_func(self.model.parameters(), self.lr if lr is None else lr)
+        if (lr := self.lr if lr is None else lr) is None:
+            raise TypeError('Learner.fit: no learning rate; give one as Learner(..., lr=) or fit(..., lr=)')
+        self.opt = self.opt_func(self.model.parameters(), lr)
         self.fit_cbs = [*self.cbs, *L(cbs)]
         for cb in self.fit_cbs:
             if not isinstance(cb, Callback):
@@ -414,7 +416,7 @@ class _OutputCountCB(Callback):
 
 def train(model:nn.Module,
           dls, # DataLoaders; len(dls.classes) gives the number of classes
-          lr=1e-2, # peak learning rate of the one-cycle schedule
+          lr:float, # peak learning rate of the one-cycle schedule (a classifier's recipe, a super-resolution config give theirs)
           n_epochs=2, # epochs of the one-cycle schedule (it ends at the last)
           extra_cbs=(), # more callbacks, e.g. CheckpointCB, MixedPrecisionCB(torch.float16)
           loss_func=F.cross_entropy, # called as loss_func(preds, y)

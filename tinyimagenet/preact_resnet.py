@@ -119,6 +119,6 @@ def _at_width(build): return lambda n_classes, width: build(n_classes, nfs=seed_
 # %% ../nbs/03_preact_resnet.ipynb #73828065
 # registered as the package is imported; run here, in the notebook, each call finds the same recipe already registered by the library
 # (its module, imported for the name) and keeps that one: the registry never holds this notebook's own copies of the classes
-register_recipe('preact', _at_width(preact_model), lr=1e-2, reestimate_bn=True)  # the default of `tinyimagenet train`
+register_recipe('preact', _at_width(preact_model), reestimate_bn=True)  # the default of `tinyimagenet train`, at Recipe's default rate
 register_recipe('seed', _at_width(get_model), lr=0.1)
 register_recipe('postact', _at_width(postact_model), lr=0.1)
