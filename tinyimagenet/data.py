@@ -5,8 +5,8 @@
 # %% auto #0
 __all__ = ['photographs', 'DATASETS', 'norm', 'denorm', 'preprocess', 'make_synthetic_tiny_imagenet',
            'make_fashion_mnist_tiny_imagenet', 'photograph', 'cut_patches', 'make_photo_tiny_imagenet', 'dataset_path',
-           'tiny_imagenet', 'read_picture', 'EmptyClassWarning', 'cache_dir', 'cached', 'TinyImageNet',
-           'DeviceDataLoader', 'DataLoaders', 'get_imagenet_dls', 'viz']
+           'tiny_imagenet', 'check_picture_file', 'read_picture', 'EmptyClassWarning', 'cache_dir', 'cached',
+           'TinyImageNet', 'DeviceDataLoader', 'DataLoaders', 'get_imagenet_dls', 'viz']
 
 # %% ../nbs/00_data.ipynb #7b4d8171
 import errno, functools, gzip, hashlib, http.client, io, json, math, multiprocessing, os, shutil, signal, stat, sys, textwrap, warnings
@@ -497,7 +497,7 @@ _SHAPE = (3, 64, 64)
 _NOT_FILES = ((stat.S_ISDIR, 'a folder'), (stat.S_ISFIFO, 'a named pipe (FIFO)'), (stat.S_ISCHR, 'a character device'),
               (stat.S_ISBLK, 'a block device'), (stat.S_ISSOCK, 'a socket'))
 
-def _check_regular(path):
+def check_picture_file(path):
     "A ValueError unless `path` is a regular file, found without opening it (opening a named pipe waits for a writer, forever)."
     try: mode = os.stat(path).st_mode
     except OSError as e: raise ValueError(f"Cannot read the picture {path}: {e.strerror}. Pass image files such as PNG or JPEG.") from None
@@ -518,7 +518,7 @@ def read_picture(path, # a picture file PIL reads (JPEG, PNG, ...): a regular fi
                  square:int=None, # keep only the centre square, shrunk while its side stays at least twice this (e.g. 64 for the classifier)
                 ) -> torch.Tensor: # uint8, 3×H×W
     "The picture at `path` as a uint8 tensor 3×H×W, upright (as its EXIF orientation says) and RGB whatever its mode; a clear one-line error naming the file."
-    if data is None: _check_regular(path)
+    if data is None: check_picture_file(path)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter('error', Image.DecompressionBombWarning)  # a huge picture is refused, not half-read

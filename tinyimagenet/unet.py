@@ -25,7 +25,7 @@ from .augment import random_crop_flip
 from .config import SuperresConfig, speedup_fields, upscale_max_pixels
 from .blocks import PreactivationConv, PreactivationResidualConv, init_leaky_weights
 from .core import check_writable, write_atomically
-from .data import (DataLoaders, DeviceDataLoader, EmptyClassWarning, _check_regular, cache_dir, cached, cut_patches,
+from .data import (DataLoaders, DeviceDataLoader, EmptyClassWarning, cache_dir, cached, check_picture_file, cut_patches,
                                dataset_path, denorm, get_imagenet_dls, preprocess, read_picture)
 from .metrics import StructuralSimilarity
 from .checkpoint import CheckpointCB, load_network, save_network
@@ -324,7 +324,7 @@ def upscale(model:TinyUNet, # usually trained; its device is used
 
 def _read_upscalable(path) -> torch.Tensor:
     "The picture at `path` (`read_picture`), refused from its header alone, before anything is decoded, past `upscale_max_pixels` pixels."
-    _check_regular(path)  # before opening it: a named pipe would wait forever
+    check_picture_file(path)  # before opening it: a named pipe would wait forever
     with warnings.catch_warnings():
         warnings.simplefilter('ignore', Image.DecompressionBombWarning)  # the bound below is stricter than PIL's warning
         try:
