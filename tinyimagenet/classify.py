@@ -27,11 +27,11 @@ from PIL import Image
 from torch import nn
 
 from . import augment, parallel
-from .checkpoint import CheckpointCB, load_network, save_network
+from .checkpoint import fit_config, load_network, save_network
 from .config import TrainConfig, augmentations, builtin_recipes, confusion_max_classes, predict_top, speedup_fields
 from .core import default_device
 from .data import DeviceDataLoader, get_imagenet_dls, preprocess, read_picture
-from .learner import Callback, MixedPrecisionCB, model_device, setup_device, speedups, train, unwrap
+from .learner import Callback, MixedPrecisionCB, model_device, setup_device, speedups, unwrap
 from torcheval.metrics import MulticlassAccuracy
 
 # %% ../nbs/02c_classify.ipynb #d94120af
@@ -287,7 +287,7 @@ def fit_recipe(dls, # DataLoaders, e.g. get_dls(config); training batches must a
                device=None, # default default_device(); under torchrun, this rank's GPU
                **changes, # fields of TrainConfig to change, e.g. model='seed', epochs=1
               ):
-    "Train `config.model`'s recipe on `dls` for `config.epochs` with AdamW and one-cycle; returns the `Learner`."
+    "Train `config.model`'s recipe on `dls` for `config.epochs` with AdamW and one-cycle (`fit_config`); returns the `Learner`, which keeps the config as it ran."
     config = (config or TrainConfig()).changed(**changes)
     if dls.train.bs * parallel.world_size() != config.bs:
         raise ValueError(f'The training batches hold {dls.train.bs * parallel.world_size()} images but config.bs is {config.bs}: make them '
@@ -296,13 +296,8 @@ def fit_recipe(dls, # DataLoaders, e.g. get_dls(config); training batches must a
     config = resolved(config, on, len(dls.train.x))
     model = recipe.build(len(dls.classes), config.width)
     if config.compile: model.compile(**compile_kwargs(config.compile))  # in place: the state dict keeps its keys
-    cbs = [*([ReestimateBNCB(config.bn_images)] if recipe.reestimate_bn else []), *([EagerEvalCB()] if config.compile else []),
-           *([CheckpointCB(checkpoint, resume, {**config.as_dict(), 'task': 'classify', **(settings or {})})] if checkpoint is not None else []), *extra_cbs]
-    fast = speedups(on, **{name: getattr(config, name) for name in speedup_fields})
-    learn = train(model, dls, config.lr, config.epochs, cbs, plot=plot, device=device, speedups=fast, wd=config.wd,
-                  wd_bn_bias=recipe.wd_bn_bias)
-    learn.config = config  # as it ran, for `save_model`
-    return learn
+    cbs = [*([ReestimateBNCB(config.bn_images)] if recipe.reestimate_bn else []), *([EagerEvalCB()] if config.compile else []), *extra_cbs]
+    return fit_config(model, dls, config, 'classify', checkpoint, resume, settings, cbs, plot, device, wd_bn_bias=recipe.wd_bn_bias)
 
 # %% ../nbs/02c_classify.ipynb #43818dea
 class UnknownRecipeError(LookupError):

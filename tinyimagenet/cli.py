@@ -7,6 +7,7 @@ __all__ = ['CommandError', 'get_parser', 'main']
 
 # %% ../nbs/05_cli.ipynb #d046da19
 import argparse, contextlib, csv, dataclasses, difflib, errno, io, json, math, os, re, shlex, signal, sys, threading, time, traceback, warnings
+from functools import partial
 from pathlib import Path
 
 from . import __version__
@@ -421,40 +422,55 @@ def _write_metrics(out:Path, settings:dict, history:list):
     writer.writeheader(); writer.writerows(history)
     write_atomically(out/'metrics.csv', lambda f: f.write(text.getvalue().encode()))
 
-def _training_batches(config, root, device) -> tuple:
-    "The training and validation batches of `config` on the set `root`, and `config` with what it left to None decided (`resolved`)."
-    from tinyimagenet.classify import get_dls, resolved
-    dls = _batches(lambda: get_dls(config, root, device))
-    if not len(dls.train):
-        raise CommandError(f'--bs {config.bs} is more than the {len(dls.train.x):,} training images of {root}: pass a smaller --bs')
-    try: return dls, resolved(config, device, len(dls.train.x))
-    except ValueError as e: raise CommandError(str(e)) from None  # e.g. an lr and a wd that erase the weights
-
-def _run_train(args):
-    "`tinyimagenet train`: check the arguments and `--out`, get the data, then one call of `fit_recipe`."
-    config = _config(TrainConfig, args)
-    old_run, checkpoint = _prepare_out(args, 'model.pt'), args.out/'checkpoint.pt'
+def _run_task(args, config, file:str, batches, fit, save, about:str, noun:str, report=None):
+    """The one path of `train` and `superres`: check and lock `--out`, set up the device, make the batches, then one fit
+    (`fit_recipe` or `fit_superres`, both `fit_config`) with a checkpoint after every epoch; rank 0 writes the network file
+    and the metrics, with the run's settings as the checkpoint holds them."""
+    old_run, checkpoint = _prepare_out(args, file), args.out/'checkpoint.pt'
     import torch.distributed as dist
-    from tinyimagenet.classify import fit_recipe, save_model
     from tinyimagenet.learner import NonFiniteLossError
     from tinyimagenet.parallel import is_main_process
     device = _setup(args)
-    root = _data_root(args)
-    dls, config = _training_batches(config, root, device)
-    speed = [f.metadata['help'].split(' (default')[0] for f in dataclasses.fields(config) if f.type is bool and f.default is None and getattr(config, f.name)]
-    compiled = {False: '', 'default': ', compiled'}.get(config.compile, f', compiled ({config.compile})')
+    root, dls, config = batches(config, device)  # the set's root, its batches, and the config with what it left to None decided
     _start_over(args, old_run)
-    print(f'training {config.model} (width {config.width:g}) for {config.epochs} epoch{"s" * (config.epochs != 1)} on {device} '
-          f'({", ".join(speed) or "no speed switches"}{compiled}); checkpoint after every epoch: {checkpoint}', flush=True)
-    settings = {'data': str(root)}
-    try: learn = fit_recipe(dls, config, checkpoint, args.resume, settings, plot=False, device=device)
+    print(f'training {about} for {config.epochs} epoch{"s" * (config.epochs != 1)} on {device} ({_speed(config, device)}); '
+          f'checkpoint after every epoch: {checkpoint}', flush=True)
+    try: learn = fit(dls, config, checkpoint=checkpoint, resume=args.resume, settings={'data': str(root)}, plot=False, device=device)
     except (ValueError, NonFiniteLossError) as e: raise CommandError(_resume_refused(args, e)) from None  # e.g. a resume with another config
     if is_main_process():
-        save_model(args.out/'model.pt', learn.model, learn.config, dls.classes, root, dls.words)
-        _write_metrics(args.out, {**learn.config.as_dict(), **settings}, learn.history)
-        print(f'model written to {_shown(args.out/"model.pt")}; metrics to {_shown(args.out/"metrics.json")} and metrics.csv')
+        save(learn, args.out/file, dls, root)
+        _write_metrics(args.out, learn.settings, learn.history)  # resumed or not, the history of the whole run
+        print(f'{noun} written to {_shown(args.out/file)}; metrics to {_shown(args.out/"metrics.json")} and metrics.csv')
+        if report: print(report(learn.history))
     if dist.is_initialized(): dist.destroy_process_group()
     return 0
+
+def _speed(config, device) -> str:
+    "The speed switches `config` turns on for `device`, and its compilation, in words."
+    from tinyimagenet.config import speedup_fields
+    from tinyimagenet.learner import speedups
+    on = speedups(device, **{name: getattr(config, name) for name in speedup_fields})
+    speed = [f.metadata['help'].split(' (default')[0] for f in dataclasses.fields(config) if f.name in speedup_fields and getattr(on, f.name)]
+    compiled = {None: '', False: '', 'default': ', compiled'}.get(getattr(config, 'compile', None), f', compiled ({getattr(config, "compile", None)})')
+    return f'{", ".join(speed) or "no speed switches"}{compiled}'
+
+def _training_batches(args, config, device) -> tuple:
+    "The set `train` would use, its training and validation batches for `config`, and `config` with what it left to None decided (`resolved`)."
+    from tinyimagenet.classify import get_dls, resolved
+    root = _data_root(args)
+    dls = _batches(lambda: get_dls(config, root, device))
+    if not len(dls.train):
+        raise CommandError(f'--bs {config.bs} is more than the {len(dls.train.x):,} training images of {root}: pass a smaller --bs')
+    try: return root, dls, resolved(config, device, len(dls.train.x))
+    except ValueError as e: raise CommandError(str(e)) from None  # e.g. an lr and a wd that erase the weights
+
+def _run_train(args):
+    "`tinyimagenet train`: `_run_task` with `fit_recipe`, saving `model.pt` with `save_model`."
+    from tinyimagenet.classify import fit_recipe, save_model
+    config = _config(TrainConfig, args)
+    return _run_task(args, config, 'model.pt', partial(_training_batches, args), fit_recipe,
+                     lambda learn, path, dls, root: save_model(path, learn.model, learn.config, dls.classes, root, dls.words),
+                     f'{config.model} (width {config.width:g})', 'model')
 
 
 # %% ../nbs/05_cli.ipynb #f3a066f9
@@ -501,8 +517,7 @@ def _run_lr_find(args):
     from tinyimagenet.learner import MixedPrecisionCB
     from tinyimagenet.parallel import is_main_process
     device = _setup(args)
-    root = _data_root(args)
-    dls, config = _training_batches(config, root, device)
+    root, dls, config = _training_batches(args, config, device)
     model = build_model(config.model, len(dls.classes), config.width)
     if config.channels_last: model = model.to(memory_format=torch.channels_last)
     print(f'sweeping the learning rate of {config.model} (width {config.width:g}) over {args.steps} batches of {config.bs} on {device}', flush=True)
@@ -717,37 +732,34 @@ def _pictures(args) -> Path:
           f"{', '.join(p['held_out'])} ({len(p['valid']):,} patches)")
     return args.images.resolve()
 
+def _superres_batches(args, config, device) -> tuple:
+    "The set or the folder of pictures `superres` learns from, and its batches for `config`."
+    from tinyimagenet.parallel import per_process_bs
+    from tinyimagenet.unet import get_superres_dls
+    root = _data_root(args) if args.images is None else _pictures(args)
+    images = root if args.images is not None else None
+    dls = _batches(lambda: get_superres_dls(per_process_bs(config.bs), config.crop, None if images else root, device, images))
+    if not len(dls.train):
+        raise CommandError(f'--bs {config.bs} is more than the {len(dls.train.x):,} training patches of {root}: pass a smaller --bs')
+    return root, dls, config
+
+def _last_epoch(history) -> str:
+    "The last evaluation of a super-resolution run against bicubic's, in one line."
+    last = [r for r in history if r['phase'] == 'eval'][-1]
+    return (f"held-out validation: PSNR {last['psnr']:.2f} dB, bicubic's {last['bicubic_psnr']:.2f} dB "
+            f"({last['psnr'] - last['bicubic_psnr']:+.2f} dB); SSIM {last['ssim']:.3f}, bicubic's {last['bicubic_ssim']:.3f}")
+
 def _run_superres(args):
-    "`tinyimagenet superres`."
+    "`tinyimagenet superres`: `_run_task` with `fit_superres`, saving `unet.pt` with `save_unet`."
     config = _config(SuperresConfig, args)
     if config.perceptual and args.encoder is None:
         raise CommandError('--perceptual compares the activations of a classifier: give one with --encoder MODEL (a model.pt from `tinyimagenet train`)')
-    old_run = _prepare_out(args, 'unet.pt')
     encoder = None if args.encoder is None else _load_classifier(args.encoder, '--encoder: ')[0]
-    from tinyimagenet.unet import superres
-    device = _setup(args)
-    root = _data_root(args) if args.images is None else _pictures(args)
-    _start_over(args, old_run)
+    from tinyimagenet.unet import fit_superres, save_unet
     start = 'from scratch' if encoder is None else f'from the classifier {args.encoder}'
-    print(f'training a UNet {start}{" with the perceptual loss" if config.perceptual else ""} for {config.epochs} '
-          f'epoch{"s" * (config.epochs != 1)} on {device}; checkpoint after every epoch: {args.out/"checkpoint.pt"}', flush=True)
-    images = root if args.images is not None else None
-    try: unet = superres(args.out, None if images else root, config, encoder, args.resume, device, images=images)
-    except (ValueError, OSError) as e:
-        if isinstance(e, OSError) and e.errno in _FULL: raise
-        raise CommandError(_resume_refused(args, e)) from None  # e.g. a resume with another config, a bad file in the set
-    import torch.distributed as dist
-    from tinyimagenet.files import load_state
-    from tinyimagenet.parallel import is_main_process
-    if is_main_process():
-        run = load_state(args.out/'checkpoint.pt', 'checkpoint')  # the history and settings of the whole run, resumed or not
-        _write_metrics(args.out, run['settings'], run['history'])
-        print(f'UNet written to {_shown(unet)}; metrics to {_shown(args.out/"metrics.json")} and metrics.csv')
-        last = [r for r in run['history'] if r['phase'] == 'eval'][-1]
-        print(f"held-out validation: PSNR {last['psnr']:.2f} dB, bicubic's {last['bicubic_psnr']:.2f} dB "
-              f"({last['psnr'] - last['bicubic_psnr']:+.2f} dB); SSIM {last['ssim']:.3f}, bicubic's {last['bicubic_ssim']:.3f}")
-    if dist.is_initialized(): dist.destroy_process_group()
-    return 0
+    return _run_task(args, config, 'unet.pt', partial(_superres_batches, args), partial(fit_superres, encoder=encoder),
+                     lambda learn, path, dls, root: save_unet(learn.model, path, learn.config),
+                     f'a UNet {start}{" with the perceptual loss" if config.perceptual else ""}', 'UNet', _last_epoch)
 
 
 # %% ../nbs/05_cli.ipynb #03979d7f

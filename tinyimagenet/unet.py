@@ -6,7 +6,7 @@
 __all__ = ['unet_widths', 'downsample', 'upsample', 'bicubic_input', 'superres_input', 'to_pixels', 'to_bytes',
            'get_superres_dls', 'picture_files', 'picture_patches', 'UpsamplingBlock', 'TinyUNet', 'PSNR', 'SSIM',
            'superres_metrics', 'gain_over_bicubic', 'show_upscaled', 'FeatureLoss', 'save_unet', 'load_unet', 'upscale',
-           'upscale_images', 'superres']
+           'upscale_images', 'fit_superres', 'superres']
 
 # %% ../nbs/04_unet.ipynb #fd106e11
 import hashlib, math, os, warnings
@@ -22,14 +22,14 @@ from PIL import Image
 from torch import nn
 
 from .augment import random_crop_flip
-from .config import SuperresConfig, speedup_fields, upscale_max_pixels
+from .config import SuperresConfig, upscale_max_pixels
 from .blocks import PreactivationConv, PreactivationResidualConv, init_leaky_weights
 from .core import check_writable, write_atomically
 from .data import (DataLoaders, DeviceDataLoader, EmptyClassWarning, cache_dir, cached, check_picture_file, cut_patches,
                                dataset_path, denorm, get_imagenet_dls, preprocess, read_picture)
 from .metrics import StructuralSimilarity
-from .checkpoint import CheckpointCB, load_network, save_network
-from .learner import Callback, FreezeCB, Learner, model_device, setup_device, speedups, train, unwrap
+from .checkpoint import fit_config, load_network, save_network
+from .learner import Callback, FreezeCB, Learner, model_device, setup_device, train, unwrap
 from .parallel import is_main_process, per_process_bs
 from .preact_resnet import TinyImagePreactivationResNet, TinyImageResNet, residual_blocks, seed_n_blocks, seed_nfs
 from torcheval.metrics import PeakSignalNoiseRatio  # after the learner, which imports torcheval without its deprecation warning
@@ -370,6 +370,29 @@ def upscale_images(model:TinyUNet, # the UNet, e.g. from load_unet
     return outs
 
 # %% ../nbs/04_unet.ipynb #4951e809
+def fit_superres(dls, # DataLoaders of (superres_input(target), target), e.g. get_superres_dls(config.bs, config.crop, ...)
+                 config:SuperresConfig=None, # epochs, lr, wd, widths, perceptual loss, speed switches; default SuperresConfig(), full scale
+                 encoder:nn.Module=None, # a trained classifier: the down path starts from its layers, frozen for the first epoch
+                 checkpoint=None, # write the training state (with the settings) here after every epoch (CheckpointCB)
+                 resume=False, # continue from checkpoint; the settings must be the same
+                 settings:dict=None, # what else shapes the run and is checked on resume, e.g. {'data': root}
+                 extra_cbs=(), # more callbacks
+                 plot=True, # the live loss plot (Jupyter), or its title
+                 device=None, # default default_device(); under torchrun, this rank's GPU
+                 **changes, # fields of SuperresConfig to change, e.g. epochs=1
+                ) -> Learner:
+    "Train a `TinyUNet` on `dls` as `config` says (`fit_config`, as `fit_recipe` trains a classifier); returns the `Learner`."
+    config = (config or SuperresConfig()).changed(**changes)
+    if config.perceptual and encoder is None:
+        raise ValueError("The perceptual loss compares a classifier's activations: give a trained classifier (--encoder MODEL).")
+    if config.perceptual and config.lr > SuperresConfig.lr:
+        warnings.warn(f'The perceptual loss at a peak learning rate of {config.lr:g}, above {SuperresConfig.lr:g}, can collapse near the '
+                      "peak as the UNet's BatchNorm statistics fall behind (the UNet chapter); a lower --lr avoids it")
+    model = TinyUNet(*unet_widths(config)) if encoder is None else TinyUNet.from_classifier(encoder)
+    cbs = [*([] if encoder is None else [FreezeCB('down', n_epochs=1)]), *extra_cbs]
+    return fit_config(model, dls, config, 'superres', checkpoint, resume, {**(settings or {}), 'encoder': encoder is not None, **model.config},
+                      cbs, plot, device, loss_func=FeatureLoss(encoder.layers) if config.perceptual else F.mse_loss, metrics=superres_metrics())
+
 def superres(out, # directory for checkpoint.pt (every epoch) and unet.pt (at the end); checked writable first
              path=None, # a set in the Tiny ImageNet layout; default dataset_path()
              config:SuperresConfig=None, # epochs, batch size, lr, crops, widths, perceptual loss; default SuperresConfig(), full scale
@@ -379,22 +402,12 @@ def superres(out, # directory for checkpoint.pt (every epoch) and unet.pt (at th
              images=None, # instead of `path`: any folder of pictures (`picture_patches`), whole pictures held out for validation
              **changes, # fields of SuperresConfig to change, e.g. epochs=1
             ) -> Path:
-    "Train a `TinyUNet` on `path` as `tinyimagenet superres` does; return the path of the saved `unet.pt` (rank 0 writes it)."
+    "Train a `TinyUNet` on `path` as `tinyimagenet superres` does: `get_superres_dls`, `fit_superres`, `save_unet`; return the path of `unet.pt` (rank 0 writes it)."
     config = (config or SuperresConfig()).changed(**changes)
-    if config.perceptual and encoder is None:
-        raise ValueError("The perceptual loss compares a classifier's activations: give a trained classifier (--encoder MODEL).")
-    if config.perceptual and config.lr > SuperresConfig.lr:
-        warnings.warn(f'The perceptual loss at a peak learning rate of {config.lr:g}, above {SuperresConfig.lr:g}, can collapse near the '
-                      "peak as the UNet's BatchNorm statistics fall behind (the UNet chapter); a lower --lr avoids it")
     out, device = check_writable(out), setup_device(device)  # under torchrun, the process group is joined here
     bs = per_process_bs(config.bs)  # this process's share
     root = Path(images if images is not None else path if path is not None else dataset_path())
-    model = TinyUNet(*unet_widths(config)) if encoder is None else TinyUNet.from_classifier(encoder)
-    settings = {**config.as_dict(), 'task': 'superres', 'data': str(root.resolve()), 'encoder': encoder is not None, **model.config}
-    cbs = [CheckpointCB(out/'checkpoint.pt', resume=resume, settings=settings), *([] if encoder is None else [FreezeCB('down', n_epochs=1)])]
     dls = get_superres_dls(bs, config.crop, path if images is not None else root, device, images)  # both given: refused there
     if not len(dls.train): raise ValueError(f'The batch size {bs} is more than the {len(dls.train.x):,} training patches of {root}: use a smaller one')
-    fast = speedups(device, **{name: getattr(config, name) for name in speedup_fields})
-    train(model, dls, config.lr, config.epochs, cbs, FeatureLoss(encoder.layers) if config.perceptual else F.mse_loss, superres_metrics(),
-          plot=False, device=device, speedups=fast, wd=config.wd)
-    return save_unet(model, out/'unet.pt', config) if is_main_process() else out/'unet.pt'
+    learn = fit_superres(dls, config, encoder, out/'checkpoint.pt', resume, {'data': str(root.resolve())}, plot=False, device=device)
+    return save_unet(learn.model, out/'unet.pt', learn.config) if is_main_process() else out/'unet.pt'
