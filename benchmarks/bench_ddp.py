@@ -18,6 +18,7 @@ def worker(args):
     from tinyimagenet.classify import fit_recipe, get_dls
     from tinyimagenet.config import TrainConfig
     from tinyimagenet.learner import Callback
+    from tinyimagenet.parallel import is_main_process, world_size
 
     class ClockCB(Callback):
         "Wall-clock time of each training phase and the images it saw (all ranks': every rank has the same share)."
@@ -26,7 +27,7 @@ def worker(args):
         def after_batch(self, learn):
             if learn.training: self.images += len(learn.batch[0])
         def after_epoch(self, learn):
-            if learn.training: self.rate = self.images * (dist.get_world_size() if dist.is_initialized() else 1) / (time.perf_counter() - self.start)
+            if learn.training: self.rate = self.images * world_size() / (time.perf_counter() - self.start)
 
     class SearchUnusedCB(Callback):
         "Nothing but the flag that makes `DeviceCB` ask DDP to search for unused parameters every step."
@@ -37,7 +38,7 @@ def worker(args):
     dls = get_dls(config, args.data, 'cpu')
     clock = ClockCB()
     fit_recipe(dls, config, plot=False, extra_cbs=[clock, *([SearchUnusedCB()] if args.search else [])])
-    if not dist.is_initialized() or dist.get_rank() == 0: print(json.dumps({'images_per_s': clock.rate}), flush=True)
+    if is_main_process(): print(json.dumps({'images_per_s': clock.rate}), flush=True)
     if dist.is_initialized(): dist.destroy_process_group()
 
 def run(args, processes, search=False) -> float:

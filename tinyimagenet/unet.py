@@ -18,6 +18,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import torch
 import torch.nn.functional as F
+from fastcore.meta import delegates
 from PIL import Image
 from torch import nn
 
@@ -370,19 +371,15 @@ def upscale_images(model:TinyUNet, # the UNet, e.g. from load_unet
     return outs
 
 # %% ../nbs/04_unet.ipynb #4951e809
+@delegates(fit_config, but=['model', 'dls', 'config', 'task', 'cbs'])
 def fit_superres(dls, # DataLoaders of (superres_input(target), target), e.g. get_superres_dls(config.bs, config.crop, ...)
                  config:SuperresConfig=None, # epochs, lr, wd, widths, perceptual loss, speed switches; default SuperresConfig(), full scale
                  encoder:nn.Module=None, # a trained classifier: the down path starts from its layers, frozen for the first epoch
-                 checkpoint=None, # write the training state (with the settings) here after every epoch (CheckpointCB)
-                 resume=False, # continue from checkpoint; the settings must be the same
-                 settings:dict=None, # what else shapes the run and is checked on resume, e.g. {'data': root}
                  extra_cbs=(), # more callbacks
-                 plot=True, # the live loss plot (Jupyter), or its title
-                 device=None, # default default_device(); under torchrun, this rank's GPU
-                 **changes, # fields of SuperresConfig to change, e.g. epochs=1
+                 **kwargs, # to `fit_config`: checkpoint, resume, settings, plot, device
                 ) -> Learner:
     "Train a `TinyUNet` on `dls` as `config` says (`fit_config`, as `fit_recipe` trains a classifier); returns the `Learner`."
-    config = (config or SuperresConfig()).changed(**changes)
+    config = config or SuperresConfig()
     if config.perceptual and encoder is None:
         raise ValueError("The perceptual loss compares a classifier's activations: give a trained classifier (--encoder MODEL).")
     if config.perceptual and config.lr > SuperresConfig.lr:
@@ -390,8 +387,9 @@ def fit_superres(dls, # DataLoaders of (superres_input(target), target), e.g. ge
                       "peak as the UNet's BatchNorm statistics fall behind (the UNet chapter); a lower --lr avoids it")
     model = TinyUNet(*unet_widths(config)) if encoder is None else TinyUNet.from_classifier(encoder)
     cbs = [*([] if encoder is None else [FreezeCB('down', n_epochs=1)]), *extra_cbs]
-    return fit_config(model, dls, config, 'superres', checkpoint, resume, {**(settings or {}), 'encoder': encoder is not None, **model.config},
-                      cbs, plot, device, loss_func=FeatureLoss(encoder.layers) if config.perceptual else F.mse_loss, metrics=superres_metrics())
+    settings = {**(kwargs.pop('settings', None) or {}), 'encoder': encoder is not None, **model.config}
+    return fit_config(model, dls, config, 'superres', settings=settings, cbs=cbs, loss_func=FeatureLoss(encoder.layers) if config.perceptual else F.mse_loss,
+                      metrics=superres_metrics(), **kwargs)
 
 def superres(out, # directory for checkpoint.pt (every epoch) and unet.pt (at the end); checked writable first
              path=None, # a set in the Tiny ImageNet layout; default dataset_path()
@@ -409,5 +407,5 @@ def superres(out, # directory for checkpoint.pt (every epoch) and unet.pt (at th
     root = Path(images if images is not None else path if path is not None else dataset_path())
     dls = get_superres_dls(bs, config.crop, path if images is not None else root, device, images)  # both given: refused there
     if not len(dls.train): raise ValueError(f'The batch size {bs} is more than the {len(dls.train.x):,} training patches of {root}: use a smaller one')
-    learn = fit_superres(dls, config, encoder, out/'checkpoint.pt', resume, {'data': str(root.resolve())}, plot=False, device=device)
+    learn = fit_superres(dls, config, encoder, checkpoint=out/'checkpoint.pt', resume=resume, settings={'data': str(root.resolve())}, plot=False, device=device)
     return save_unet(learn.model, out/'unet.pt', learn.config) if is_main_process() else out/'unet.pt'
