@@ -451,7 +451,8 @@ def _speed(config, device) -> str:
     from tinyimagenet.learner import speedups
     on = speedups(device, **{name: getattr(config, name) for name in speedup_fields})
     speed = [f.metadata['help'].split(' (default')[0] for f in dataclasses.fields(config) if f.name in speedup_fields and getattr(on, f.name)]
-    compiled = {None: '', False: '', 'default': ', compiled'}.get(getattr(config, 'compile', None), f', compiled ({getattr(config, "compile", None)})')
+    mode = getattr(config, 'compile', False)  # a SuperresConfig has no compile field
+    compiled = '' if not mode else ', compiled' if mode == 'default' else f', compiled ({mode})'
     return f'{", ".join(speed) or "no speed switches"}{compiled}'
 
 def _training_batches(args, config, device) -> tuple:
