@@ -16,7 +16,7 @@ import torch
 from PIL import Image
 from torchvision import transforms as T
 from tinyimagenet.augment import preprocess_and_augment, preprocess_and_trivial_augment
-from tinyimagenet.data import _MEAN as mean, _STD as std, preprocess
+from tinyimagenet.data import channel_mean as mean, channel_std as std, preprocess
 
 
 def synthetic_images(n, seed=0):

@@ -14,7 +14,7 @@ compare (about 2 minutes a tree on the 2-core CPU):
 Each tree's files are read by that tree's own `load_state`, so a change of metadata (a field added to the files) is not a
 difference; a change of any tensor's bytes, of an accuracy or of a prediction is.
 """
-import argparse, hashlib, json, os, subprocess, sys, tempfile
+import argparse, json, os, subprocess, sys, tempfile
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent.parent

@@ -13,7 +13,7 @@ import torch
 import torchvision.transforms.v2.functional as TF
 
 from .core import to_device
-from .data import _MEAN, preprocess
+from .data import channel_mean, preprocess
 
 # %% ../nbs/00b_augment.ipynb #7a027838
 _SIZE, _PAD = 64, 4  # output size; padding before the random crop
@@ -21,7 +21,7 @@ _SIZE, _PAD = 64, 4  # output size; padding before the random crop
 @functools.cache  # once per device: a copy to the GPU in every batch would wait for the GPU to catch up
 def _fill(device):
     "The mean colour as uint8 RGB on `device`: what padding, the geometric ops and erasing paint."
-    return _MEAN.mul(255).round().to(device=device, dtype=torch.uint8)
+    return channel_mean.mul(255).round().to(device=device, dtype=torch.uint8)
 
 def _gather(xb, rows, cols):
     "Pixel (`rows`, `cols`) of each image of `xb`: integer positions broadcastable to B×h×w, the output's size; the fill colour outside."

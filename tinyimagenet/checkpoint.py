@@ -14,7 +14,6 @@ import torch.distributed as dist
 from torch import nn
 from torch.utils._pytree import tree_flatten, tree_unflatten
 
-from .config import speedup_fields
 from .files import load_state, save_state
 from .learner import Callback, Learner, speedups, train, unwrap
 from .parallel import is_main_process, rank, read_on_rank0, world_size
@@ -202,7 +201,7 @@ def fit_config(model:nn.Module,
     if config.lr is None:
         raise ValueError(f'{type(config).__name__}.lr is None: decide it first (for a classifier, classify.resolved takes its recipe\'s)')
     settings = {**config.as_dict(), 'task': task, **(settings or {})}
-    fast = speedups(device, **{name: getattr(config, name) for name in speedup_fields})
+    fast = speedups(device, **config.speed_switches())
     cbs = [*([CheckpointCB(checkpoint, resume, settings)] if checkpoint is not None else []), *cbs]
     learn = train(model, dls, config.lr, config.epochs, cbs, plot=plot, device=device, speedups=fast, wd=config.wd, **kwargs)
     learn.config, learn.settings = config, settings

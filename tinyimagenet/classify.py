@@ -4,13 +4,12 @@
 
 # %% auto #0
 __all__ = ['entry_point_group', 'recipes', 'registered_by', 'Recipe', 'register_recipe', 'installed_recipes', 'recipe_names',
-           'get_recipe', 'build_model', 'batchnorms', 'get_preds', 'plain_subset', 'reestimate_bn', 'evaluate',
-           'training_autocast', 'ReestimateBNCB', 'EagerEvalCB', 'compile_default', 'compile_kwargs', 'get_dls',
-           'resolved', 'fit_recipe', 'UnknownRecipeError', 'save_model', 'load_model', 'to_input', 'predict',
-           'Interpretation']
+           'get_recipe', 'build_model', 'plain_subset', 'reestimate_bn', 'evaluate', 'ReestimateBNCB', 'EagerEvalCB',
+           'compile_default', 'get_dls', 'resolved', 'fit_recipe', 'UnknownRecipeError', 'save_model', 'load_model',
+           'to_input', 'predict', 'Interpretation']
 
 # %% ../nbs/02c_classify.ipynb #179e03d9
-import contextlib, copy, dataclasses, math, os, sys, time, warnings
+import contextlib, dataclasses, math, os, sys, time, warnings
 from dataclasses import dataclass
 from importlib import import_module
 from importlib.metadata import entry_points
@@ -28,10 +27,10 @@ from torch import nn
 
 from . import augment, parallel
 from .checkpoint import fit_config, load_network, save_network
-from .config import TrainConfig, augmentations, builtin_recipes, confusion_max_classes, predict_top, speedup_fields
+from .config import TrainConfig, augmentations, builtin_recipes, confusion_max_classes, predict_top
 from .core import default_device
 from .data import DeviceDataLoader, get_imagenet_dls, preprocess, read_picture
-from .learner import Callback, MixedPrecisionCB, model_device, setup_device, speedups, unwrap
+from .learner import Callback, MixedPrecisionCB, batchnorms, get_preds, model_device, setup_device, speedups, unwrap
 from torcheval.metrics import MulticlassAccuracy
 
 # %% ../nbs/02c_classify.ipynb #d94120af
@@ -120,41 +119,6 @@ def build_model(name:str, # a recipe's name
     "A fresh network of recipe `name`."
     return get_recipe(name).build(n_classes, width)
 
-# %% ../nbs/02c_classify.ipynb #941df653
-def batchnorms(model:nn.Module) -> list:
-    "Every BatchNorm layer of `model`."
-    return [m for m in model.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
-
-def _flip_tta(model, xb):
-    "The average of the class probabilities of `xb` and of its mirror image."
-    return (model(xb).softmax(-1) + model(xb.flip(-1)).softmax(-1)) / 2
-
-@torch.no_grad()
-def get_preds(model:nn.Module,
-              dl, # batches (x, y, ...), (x,) or x: e.g. a validation DeviceDataLoader
-              tta=False, # average the class probabilities of each image and its mirror image (flip TTA)
-              autocast=None, # e.g. torch.autocast('cuda', torch.bfloat16), as in training; default none
-              probs=False, # class probabilities (the softmax of the outputs) instead of the outputs; with tta, always
-              batch_stats=False, # normalize with each batch's own statistics (training-mode BatchNorm), on a copy of the model
-              gather=True, # under torch.distributed: dl is this process's share of a set, dealt as DeviceDataLoader deals it; False: its own
-             ) -> tuple: # (outputs, targets) where the model computed them; targets None when the batches have none
-    "`model`'s outputs on every batch of `dl`, in eval mode, and the targets; under torch.distributed, those of every process's share."
-    if batch_stats: model = copy.deepcopy(model)  # training-mode BatchNorm would update the running statistics
-    model.eval()
-    for bn in batchnorms(model) if batch_stats else []: bn.train()
-    outputs, targets = [], []
-    with autocast or contextlib.nullcontext():
-        for batch in dl:
-            xb, *rest = batch if isinstance(batch, (tuple, list)) else (batch,)
-            out = _flip_tta(model, xb) if tta else model(xb)
-            outputs.append(out.softmax(-1) if probs and not tta else out)
-            if rest: targets.append(rest[0])
-    if not outputs: raise ValueError(f'get_preds: the {type(dl).__name__} gave no batches: pass a loader with at least one')
-    outputs, targets = torch.cat(outputs), torch.cat(targets) if targets else None
-    if gather and parallel.world_size() > 1:
-        outputs, targets = parallel.gather(outputs), None if targets is None else parallel.gather(targets)
-    return outputs, targets
-
 # %% ../nbs/02c_classify.ipynb #53fc765e
 def plain_subset(dl:DeviceDataLoader, # e.g. dls.train: its images, labels, batch size and device are used
                  n_images=TrainConfig.bn_images, # how many images (all of them if fewer)
@@ -167,7 +131,7 @@ def plain_subset(dl:DeviceDataLoader, # e.g. dls.train: its images, labels, batc
 @torch.no_grad()
 def reestimate_bn(model:nn.Module,
                   dl, # batches (x, ...) to take the statistics from, e.g. plain_subset(dls.train)
-                  autocast=None, # the autocast context training runs under (see training_autocast); default none
+                  autocast=None, # the autocast context training runs under (as ReestimateBNCB passes it); default none
                  ) -> nn.Module:
     "Replace every BatchNorm's running statistics by their average over the batches of `dl`, weighted by batch size (dropout off)."
     bns, was_training = batchnorms(model), model.training
@@ -213,7 +177,7 @@ def evaluate(model:nn.Module,
     return {'top1': top1.compute().item(), 'top5': top5.compute().item()}
 
 # %% ../nbs/02c_classify.ipynb #543a7262
-def training_autocast(learn) -> contextlib.AbstractContextManager:
+def _training_autocast(learn) -> contextlib.AbstractContextManager:
     "A new autocast context like the one `learn` trains under (its `MixedPrecisionCB`'s), or a null context if it has none."
     mp = next((cb for cb in learn.fit_cbs if isinstance(cb, MixedPrecisionCB)), None)
     return torch.autocast(mp.device_type, mp.dtype, enabled=mp.on) if mp is not None else contextlib.nullcontext()
@@ -225,7 +189,7 @@ class ReestimateBNCB(Callback):
     def before_epoch(self, learn):
         if learn.training: return
         model, start = unwrap(learn.model), time.perf_counter()
-        reestimate_bn(model, self.stats_dl, training_autocast(learn))
+        reestimate_bn(model, self.stats_dl, _training_autocast(learn))
         if model_device(model).type == 'cuda': torch.cuda.synchronize()  # once per epoch, so that the time is the GPU's work
         self.seconds.append(time.perf_counter() - start)
 
@@ -249,7 +213,7 @@ def compile_default(device, # the training device
     from torch.utils._triton import has_triton
     return 'default' if has_triton() else False
 
-def compile_kwargs(compile) -> dict:
+def _compile_kwargs(compile) -> dict:
     "`torch.compile`'s keyword arguments for a config's `compile`: True, one of torch.compile's modes, or a backend."
     from tinyimagenet.config import compile_modes
     return {} if compile is True else {'mode': compile} if compile in compile_modes else {'backend': compile}
@@ -269,7 +233,7 @@ def resolved(config:TrainConfig, # a config whose lr, speed switches or compile 
              n_images:int, # training images per epoch
             ) -> TrainConfig:
     "`config` with what it leaves to `None` decided: the recipe's learning rate and weight decay, the device's speed switches, `compile_default`."
-    fast, recipe = speedups(device, **{name: getattr(config, name) for name in speedup_fields}), get_recipe(config.model)
+    fast, recipe = speedups(device, **config.speed_switches()), get_recipe(config.model)
     config = config.changed(lr=config.lr or recipe.lr, wd=recipe.wd if config.wd is None else config.wd, **fast._asdict(),
                             compile=compile_default(device, config.epochs * n_images) if config.compile is None else config.compile)
     if config.lr * config.wd >= 1:  # each step multiplies a decayed weight by 1 - lr * wd
@@ -295,7 +259,7 @@ def fit_recipe(dls, # DataLoaders, e.g. get_dls(config); training batches must a
     recipe, on = get_recipe(config.model), torch.device(device) if device is not None else default_device()
     config = resolved(config, on, len(dls.train.x))
     model = recipe.build(len(dls.classes), config.width)
-    if config.compile: model.compile(**compile_kwargs(config.compile))  # in place: the state dict keeps its keys
+    if config.compile: model.compile(**_compile_kwargs(config.compile))  # in place: the state dict keeps its keys
     cbs = [*([ReestimateBNCB(config.bn_images)] if recipe.reestimate_bn else []), *([EagerEvalCB()] if config.compile else []), *extra_cbs]
     return fit_config(model, dls, config, 'classify', checkpoint, resume, settings, cbs, plot, device, wd_bn_bias=recipe.wd_bn_bias)
 

@@ -68,7 +68,11 @@ class _Terminal(io.TextIOBase):
     def isatty(self): return self.stream.isatty()
     def fileno(self): return self.stream.fileno()
 
-_FULL = (errno.ENOSPC, errno.EFBIG, getattr(errno, 'EDQUOT', errno.ENOSPC))
+def _disk_full(e:BaseException) -> bool:
+    "Whether `e` is the OSError of a full disk (the core's errnos; importing the core imports torch, so only when asked about one)."
+    if not isinstance(e, OSError): return False
+    from tinyimagenet.core import full_disk_errnos
+    return e.errno in full_disk_errnos
 
 class _Stopped(Exception):
     "SIGTERM, turned into an exception in the main thread so that the run stops as it does for Ctrl-C."
@@ -166,7 +170,7 @@ def _data_root(args) -> Path:
     try:
         return dataset_path(args.dataset, where, args.train_per_class).resolve()
     except (OSError, RuntimeError, ValueError, ImportError) as e:
-        if isinstance(e, OSError) and e.errno in _FULL: raise  # a full disk: the library's line names the set and what to do
+        if _disk_full(e): raise  # a full disk: the library's line names the set and what to do
         why, root = str(e).rstrip('.'), e
         while (cause := root.__cause__ or root.__context__) is not None and type(cause).__name__ != '_RemoteTraceback':
             root = cause  # the reason itself, e.g. no network; not the traceback of a worker process that wrote images
@@ -266,10 +270,13 @@ def _writable_file(path:Path, flag:str):
     if path.exists() and not path.is_file(): raise CommandError(f'{flag} {path} is not a file (a folder, a device or a pipe): pass the path of a file to write')
     _writable(path.parent, flag)
 
-def _batches(make):
-    "`make()`'s batches, with what is wrong in the set (a bad file, no room for its cache, a batch size) as this command's error."
-    try: return make()
+def _batches(make, bs=None, root=None):
+    "`make()`'s batches, with what is wrong in the set (a bad file, no room for its cache, a batch size) as this command's error; for training, `bs` (--bs) must make one batch of the set `root`."
+    try: dls = make()
     except (ValueError, OSError) as e: raise CommandError(str(e)) from None
+    if bs is not None and not len(dls.train):
+        raise CommandError(f'--bs {bs} is more than the {len(dls.train.x):,} training images of {root}: pass a smaller --bs')
+    return dls
 
 def _prepare_out(args, model_file) -> list:
     "Check and lock `--out` before any work (a run there needs --resume or --force; it must be writable); return the files of the run there."
@@ -449,7 +456,7 @@ def _speed(config, device) -> str:
     "The speed switches `config` turns on for `device`, and its compilation, in words."
     from tinyimagenet.config import speedup_fields
     from tinyimagenet.learner import speedups
-    on = speedups(device, **{name: getattr(config, name) for name in speedup_fields})
+    on = speedups(device, **config.speed_switches())
     speed = [f.metadata['help'].split(' (default')[0] for f in dataclasses.fields(config) if f.name in speedup_fields and getattr(on, f.name)]
     mode = getattr(config, 'compile', False)  # a SuperresConfig has no compile field
     compiled = '' if not mode else ', compiled' if mode == 'default' else f', compiled ({mode})'
@@ -459,9 +466,7 @@ def _training_batches(args, config, device) -> tuple:
     "The set `train` would use, its training and validation batches for `config`, and `config` with what it left to None decided (`resolved`)."
     from tinyimagenet.classify import get_dls, resolved
     root = _data_root(args)
-    dls = _batches(lambda: get_dls(config, root, device))
-    if not len(dls.train):
-        raise CommandError(f'--bs {config.bs} is more than the {len(dls.train.x):,} training images of {root}: pass a smaller --bs')
+    dls = _batches(lambda: get_dls(config, root, device), config.bs, root)
     try: return root, dls, resolved(config, device, len(dls.train.x))
     except ValueError as e: raise CommandError(str(e)) from None  # e.g. an lr and a wd that erase the weights
 
@@ -660,7 +665,6 @@ def _run_interpret(args):
     files = {name: out/name for name in ('confusion_matrix.csv', 'confusion_matrix.png', 'top_losses.png', 'most_confused.csv')}
     for path in files.values(): _not_an_input(path, _read_by(args, root), '--out')
     from tinyimagenet.classify import Interpretation
-    from tinyimagenet.core import write_atomically
     interp = Interpretation(*_validation(args, model, meta, root), meta['words'], tta=args.tta)
     wnids, words, cm = meta['classes'], meta['words'], interp.confusion_matrix()
     _write_csv(files['confusion_matrix.csv'], [('true \\ predicted', *wnids), *[(w, *row) for w, row in zip(wnids, cm.tolist())]])
@@ -739,9 +743,7 @@ def _superres_batches(args, config, device) -> tuple:
     from tinyimagenet.unet import get_superres_dls
     root = _data_root(args) if args.images is None else _pictures(args)
     images = root if args.images is not None else None
-    dls = _batches(lambda: get_superres_dls(per_process_bs(config.bs), config.crop, None if images else root, device, images))
-    if not len(dls.train):
-        raise CommandError(f'--bs {config.bs} is more than the {len(dls.train.x):,} training patches of {root}: pass a smaller --bs')
+    dls = _batches(lambda: get_superres_dls(per_process_bs(config.bs), config.crop, None if images else root, device, images), config.bs, root)
     return root, dls, config
 
 def _last_epoch(history) -> str:
@@ -844,7 +846,7 @@ def _failure(args, e:BaseException) -> tuple:
     for x in chain:
         if isinstance(x, KeyboardInterrupt): return _interrupted(args, 'interrupted (Ctrl-C)', x), 130
         if isinstance(x, _Stopped): return _interrupted(args, 'stopped (SIGTERM)', x), 143
-        if isinstance(x, OSError) and x.errno in _FULL:  # the library's message names the file it was writing
+        if _disk_full(x):  # the library's message names the file it was writing
             said = x.filename or 'space left' in str(x.strerror).lower()
             return (x.strerror if said else f'no space left on the device ({x.strerror}): free some space, or write elsewhere'), 1
         if isinstance(x, OSError) and x.filename and (what := _USER_PATH_ERRORS.get(x.errno)):  # a path the user gave, or one under it

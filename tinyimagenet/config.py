@@ -4,8 +4,8 @@
 
 # %% auto #0
 __all__ = ['datasets', 'augmentations', 'compile_modes', 'builtin_recipes', 'generated_per_class', 'predict_top',
-           'confusion_max_classes', 'torchrun_variables', 'speedup_fields', 'upscale_max_pixels', 'is_small',
-           'Processes', 'processes', 'knob', 'Config', 'speed_knob', 'seed_knob', 'TrainConfig', 'SuperresConfig']
+           'confusion_max_classes', 'speedup_fields', 'upscale_max_pixels', 'is_small', 'Processes', 'processes',
+           'knob', 'Config', 'TrainConfig', 'SuperresConfig']
 
 # %% ../nbs/00c_config.ipynb #1e23e37b
 import dataclasses, math, os
@@ -27,7 +27,7 @@ def is_small(dataset:str) -> bool:
     "Whether `dataset` is one of the small sets, which train at the small-set values of the configs."
     return dataset in datasets[1:]
 
-torchrun_variables = ('RANK', 'LOCAL_RANK', 'WORLD_SIZE', 'MASTER_ADDR', 'MASTER_PORT')  # what torchrun sets for every process, together
+_torchrun_variables = ('RANK', 'LOCAL_RANK', 'WORLD_SIZE', 'MASTER_ADDR', 'MASTER_PORT')  # what torchrun sets for every process, together
 
 class Processes(NamedTuple):
     "This process's place among those torchrun started (one process alone: the defaults)."
@@ -42,12 +42,12 @@ def processes(environ=None, # default os.environ
     variables all together, or none of them (one process). A partial or inconsistent set, which a stray variable in a shell makes,
     is a ValueError that names the variable, never a reason to skip a check or to fall silent."""
     env = os.environ if environ is None else environ
-    present = [v for v in torchrun_variables if v in env]
+    present = [v for v in _torchrun_variables if v in env]
     if not present:
         if 'GROUP_RANK' in env: raise ValueError(f"GROUP_RANK is set ({env['GROUP_RANK']!r}) without torchrun's other variables: unset it, "
                                                  'or start the command with torchrun')
         return Processes()
-    if missing := [v for v in torchrun_variables if v not in env]:
+    if missing := [v for v in _torchrun_variables if v not in env]:
         raise ValueError(f'{present[0]} is set ({env[present[0]]!r}) but {missing[0]} is not: torchrun sets them together; unset '
                          f'{", ".join(present)}, or start the command with torchrun')
     ints = {}
@@ -105,6 +105,9 @@ class Config:
 
     def changed(self, **changes): return dataclasses.replace(self, **changes)
     def as_dict(self) -> dict: return dataclasses.asdict(self)
+    def speed_switches(self) -> dict:
+        "The speed switches this config sets, by name, as `learner.speedups` takes them: None leaves one to the device."
+        return {name: getattr(self, name) for name in speedup_fields}
 
     @classmethod
     def from_dict(cls, d:dict):
@@ -116,11 +119,11 @@ class Config:
 _speed_help = dict(amp='bf16 autocast', channels_last='channels-last memory format', cudnn_benchmark="cuDNN's benchmark mode", fused='fused AdamW')
 speedup_fields = tuple(_speed_help)  # `tinyimagenet.learner.Speedups`'s fields, set by a config
 
-def speed_knob(name:str):
+def _speed_knob(name:str):
     "The knob of the speed switch `name` (one of `speedup_fields`): unset, it is on with CUDA and off elsewhere (`learner.speedups`)."
     return knob(None, f'{_speed_help[name]} (default: on with CUDA, else off)')
 
-def seed_knob():
+def _seed_knob():
     "The knob of a run's seed: unset, the random generators are left as they are."
     return knob(None, 'seed the random generators, for a run that repeats exactly on the same machine')
 
@@ -142,14 +145,14 @@ class TrainConfig(Config):
                         choices=tuple(augmentations))
     bn_images: int = knob(5_000, 'training images BatchNorm statistics are re-estimated from before each evaluation, for recipes that do',
                           positive=True)
-    amp: bool = speed_knob('amp')
-    channels_last: bool = speed_knob('channels_last')
-    cudnn_benchmark: bool = speed_knob('cudnn_benchmark')
-    fused: bool = speed_knob('fused')
+    amp: bool = _speed_knob('amp')
+    channels_last: bool = _speed_knob('channels_last')
+    cudnn_benchmark: bool = _speed_knob('cudnn_benchmark')
+    fused: bool = _speed_knob('fused')
     compile: str = knob(None, "torch.compile the network for training, in torch.compile's MODE (reduce-overhead adds CUDA graphs); "
                         'the first epoch is slower while it compiles (default: on with CUDA for a run long enough to repay it, as '
                         "tiny-imagenet's is, where Triton supports the GPU; else off)", flag=dict(nargs='?', const='default', choices=compile_modes, metavar='MODE'))
-    seed: int = seed_knob()
+    seed: int = _seed_knob()
 
 # %% ../nbs/00c_config.ipynb #1313db46
 @dataclass(frozen=True)
@@ -167,11 +170,11 @@ class SuperresConfig(Config):
                            small=(3, 1, 1, 1, 1), flag=False)
     perceptual: bool = knob(False, "add a feature loss on the encoder classifier's activations to the MSE (needs an encoder)")
     wd: float = knob(0.01, "AdamW's decoupled weight decay", minimum=0)
-    amp: bool = speed_knob('amp')
-    channels_last: bool = speed_knob('channels_last')
-    cudnn_benchmark: bool = speed_knob('cudnn_benchmark')
-    fused: bool = speed_knob('fused')
-    seed: int = seed_knob()
+    amp: bool = _speed_knob('amp')
+    channels_last: bool = _speed_knob('channels_last')
+    cudnn_benchmark: bool = _speed_knob('cudnn_benchmark')
+    fused: bool = _speed_knob('fused')
+    seed: int = _seed_knob()
 
     @classmethod
     def at_scale(cls, small:bool, **changes):

@@ -5,12 +5,13 @@
 # %% auto #0
 __all__ = ['events', 'CancelFitException', 'CancelEpochException', 'CancelBatchException', 'Callback', 'Learner',
            'NonFiniteLossError', 'NonFiniteGuardCB', 'setup_device', 'unwrap', 'model_device', 'DeviceCB', 'MetricsCB',
-           'ProgressCB', 'BatchSchedulerCB', 'Speedups', 'speedups', 'MixedPrecisionCB', 'GradientClipCB', 'FreezeCB',
-           'param_groups', 'adamw', 'train']
+           'ProgressCB', 'BatchSchedulerCB', 'batchnorms', 'BatchStatsCB', 'GatherPredsCB', 'get_preds', 'Speedups',
+           'speedups', 'MixedPrecisionCB', 'GradientClipCB', 'FreezeCB', 'param_groups', 'adamw', 'train']
 
 # %% ../nbs/02_learner.ipynb #6bd7a084
-import sys, time, warnings
+import contextlib, copy, sys, time, warnings
 from operator import attrgetter
+from types import SimpleNamespace
 from typing import NamedTuple
 
 import matplotlib.pyplot as plt
@@ -29,7 +30,7 @@ with warnings.catch_warnings():  # torcheval 0.0.7 uses torch.jit.script, which 
 
 from .config import processes
 from .core import default_device, to_device
-from .parallel import is_main_process, world_size
+from .parallel import gather, is_main_process, world_size
 
 # %% ../nbs/02_learner.ipynb #dc5751f1
 class CancelFitException(Exception):
@@ -72,7 +73,7 @@ class Learner:
     def __init__(self,
                  model:nn.Module,
                  dls, # has .train and .valid, iterables of batches (x, y, ...)
-                 loss_func=F.cross_entropy, # called as loss_func(preds, y)
+                 loss_func=F.cross_entropy, # called as loss_func(preds, y); None: batches are only predicted (see get_preds)
                  lr=None, # the learning rate of each fit that is not given one
                  cbs=None, # callbacks for every fit; a NonFiniteGuardCB is always added
                  opt_func=torch.optim.SGD): # opt_func(params, lr) makes the optimizer at the start of each fit
@@ -86,13 +87,14 @@ class Learner:
             valid=True, # run the eval phase of each epoch
             cbs=None, # extra callbacks for this fit only
             lr=None): # learning rate for this fit (default self.lr; one of them must give it)
-        "Run `n_epochs` epochs, each a training phase then an eval phase."
+        "Run `n_epochs` epochs, each a training phase then an eval phase; an eval-only fit (`train=False`) makes no optimizer."
         self.n_epochs, self.do_train, self.do_valid = n_epochs, train, valid
         self.epochs, self.history, self.checkpoint = range(n_epochs), [], None  # `checkpoint`: the file CheckpointCB last wrote
         self.scaler = torch.amp.GradScaler(enabled=False)  # loss scaling, for float16: `MixedPrecisionCB` sets one; a no-op by default
-        if (lr := self.lr if lr is None else lr) is None:
+        if train and (lr := self.lr if lr is None else lr) is None:
             raise TypeError('Learner.fit: no learning rate; give one as Learner(..., lr=) or fit(..., lr=)')
-        self.opt = self.opt_func(self.model.parameters(), lr)
+        if train and self.loss_func is None: raise TypeError('Learner.fit: no loss function to train with; give one as Learner(..., loss_func=)')
+        self.opt = self.opt_func(self.model.parameters(), lr) if train else None
         self.fit_cbs = [*self.cbs, *L(cbs)]
         for cb in self.fit_cbs:
             if not isinstance(cb, Callback):
@@ -129,6 +131,7 @@ class Learner:
     @_with_events('batch', CancelBatchException)
     def _one_batch(self):
         self.predict(); self.callback('after_predict')
+        if self.loss_func is None: return  # predictions only
         self.get_loss(); self.callback('after_loss')
         if self.training:
             self.backward(); self.callback('after_backward')
@@ -320,6 +323,57 @@ class BatchSchedulerCB(Callback):
     def state_dict(self): return self.sched.state_dict()
     def load_state_dict(self, state): self.sched.load_state_dict(state)
 
+# %% ../nbs/02_learner.ipynb #7f5e5f93
+def batchnorms(model:nn.Module) -> list:
+    "Every BatchNorm layer of `model`."
+    return [m for m in model.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
+
+class BatchStatsCB(Callback):
+    "In the eval phase, BatchNorm normalizes with each batch's own statistics (training mode), which also updates its running ones."
+    def before_epoch(self, learn):
+        if learn.training: return
+        for bn in batchnorms(learn.model): bn.train()
+
+class GatherPredsCB(Callback):
+    "Keep the eval phase's outputs (or class probabilities) and targets; at its end, concatenated, and gathered over processes."
+    def __init__(self,
+                 probs=False, # keep the softmax of the outputs
+                 gather=True): # under torch.distributed: gather every process's share (dealt as DeviceDataLoader deals a set)
+        store_attr()
+    def before_epoch(self, learn): self.outputs, self.targets, self.result = [], [], None
+    def after_batch(self, learn):
+        if learn.training: return
+        self.outputs.append(learn.preds.softmax(-1) if self.probs else learn.preds)
+        if len(learn.batch) > 1: self.targets.append(learn.batch[1])
+    def after_epoch(self, learn):
+        if learn.training or not self.outputs: return
+        outputs, targets = torch.cat(self.outputs), torch.cat(self.targets) if self.targets else None
+        if self.gather and world_size() > 1: outputs, targets = gather(outputs), None if targets is None else gather(targets)
+        self.result = outputs, targets
+
+class _FlipTTA(nn.Module):
+    "The average of `model`'s class probabilities of each image and of its mirror image."
+    def __init__(self, model): super().__init__(); self.model = model
+    def forward(self, xb): return (self.model(xb).softmax(-1) + self.model(xb.flip(-1)).softmax(-1)) / 2
+
+def get_preds(model:nn.Module,
+              dl, # batches (x, y, ...), (x,) or x: e.g. a validation DeviceDataLoader, on the model's device
+              tta=False, # average the class probabilities of each image and its mirror image (flip TTA)
+              autocast=None, # e.g. torch.autocast('cuda', torch.bfloat16), as in training; default none
+              probs=False, # class probabilities (the softmax of the outputs) instead of the outputs; with tta, always
+              batch_stats=False, # normalize with each batch's own statistics (training-mode BatchNorm), on a copy of the model
+              gather=True, # under torch.distributed: dl is this process's share of a set, dealt as DeviceDataLoader deals it; False: its own
+             ) -> tuple: # (outputs, targets) where the model computed them; targets None when the batches have none
+    "`model`'s outputs on every batch of `dl` by a learner's eval phase, and the targets; under torch.distributed, every process's share."
+    if batch_stats: model = copy.deepcopy(model)  # training-mode BatchNorm updates the running statistics
+    kept = GatherPredsCB(probs=probs and not tta, gather=gather)
+    batches = (batch if isinstance(batch, (tuple, list)) else (batch,) for batch in dl)
+    learn = Learner(_FlipTTA(model) if tta else model, SimpleNamespace(valid=batches), loss_func=None,
+                    cbs=[*([BatchStatsCB()] if batch_stats else []), kept])
+    with autocast or contextlib.nullcontext(): learn.fit(train=False)
+    if kept.result is None: raise ValueError(f'get_preds: the {type(dl).__name__} gave no batches: pass a loader with at least one')
+    return kept.result
+
 # %% ../nbs/02_learner.ipynb #de39b475
 class Speedups(NamedTuple):
     "The fast-path switches `train` applies; `speedups(device)` gives the defaults."
@@ -427,6 +481,9 @@ def train(model:nn.Module,
           wd=None, # AdamW's decoupled weight decay; default torch's (a classifier's recipe, a super-resolution config give theirs)
           wd_bn_bias=True): # decay norms, biases and `model.no_weight_decay()` too (the seed's AdamW: torch's default) or exempt them
     "Train `model` with AdamW and OneCycleLR, showing the metrics and loss; return the `Learner`."
+    if not len(dls.train):  # under torchrun, this process's share
+        sizes = f' ({len(dls.train.x):,} images in batches of {dls.train.bs})' if hasattr(dls.train, 'x') else ''
+        raise ValueError(f'The training data gives no batch{sizes}: use a batch size no larger than the training set')
     device_cb = DeviceCB(device)
     fast = _default_speedups(device_cb.device) if speedups is None else speedups
     checks = []

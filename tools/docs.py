@@ -20,7 +20,7 @@ heading anchors, links between pages). The site is readable offline: no CDN, ima
 
 The browser check needs a `chromium` executable (`apt-get install chromium`); `tools/chromium.py` drives it.
 """
-import argparse, base64, functools, html, io, mimetypes, posixpath, re, subprocess, sys, tempfile, time
+import argparse, base64, functools, html, importlib, io, mimetypes, posixpath, re, subprocess, sys, tempfile, time
 import yaml, nbformat
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -424,6 +424,19 @@ def unlisted_notebooks(nbs: Path, pages: list) -> list[str]:
     return [f'{nb.name} is not in {nbs.name}/sidebar.yml: add it there, or the site has no page for it'
             for nb in sorted(nbs.glob('[0-9]*.ipynb')) if nb.name not in listed]
 
+def documented_links_only():
+    """nbdev links a backticked name to the docs of every function and class its index holds, private ones and those kept out of
+    `__all__` too (`#| exporti`); the docs document only the names of `__all__`, so the others would link to an anchor no page has.
+    Keep their backticks, without a link."""
+    from nbdev.doclinks import NbdevLookup
+    def doc(self, sym):
+        res = self[sym]
+        if not isinstance(res, tuple): return res
+        module = importlib.import_module(res[1].removesuffix('.py').replace('/', '.'))
+        top = next(part for part in sym.split('.') if part not in module.__name__.split('.'))  # `Learner.fit` is Learner's
+        return res[0] if top in getattr(module, '__all__', ()) else None
+    NbdevLookup.doc = doc
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument('--check', action='store_true', help='fail if README.md is out of date instead of writing it; '
@@ -434,6 +447,7 @@ def main():
     if args.screenshots and not args.html: parser.error('--screenshots needs --html DIR')
     cfg = get_config()
     start = time.monotonic()
+    documented_links_only()
     cache = proc_nbs(force=True, n_workers=0)
     readme, problems = cfg.config_path/'README.md', []
     text = readme_text(cache/cfg.readme_nb)

@@ -190,6 +190,17 @@ def test_sidebar_files():
         (nbs/'sidebar.yml').write_text('website:\n  sidebar:\n    contents: [index.ipynb, gone.ipynb]\n')
         test_fail(lambda: docs.sidebar_files(nbs), contains='gone.ipynb')
 
+def test_links_only_to_documented_names():
+    from nbdev.doclinks import NbdevLookup
+    docs.documented_links_only()
+    site = 'https://tinyimagenet.github.io/tinyimagenet'
+    link = NbdevLookup().link_line
+    test_eq(link('`data_dir` and `Learner.fit()`'), f'[`data_dir`]({site}/core.html#data_dir) and [`Learner.fit()`]({site}/learner.html#learner.fit)')
+    test_eq(link('`_say_test_scale` and `tinyimagenet.core._say_test_scale`'), '`_say_test_scale` and `tinyimagenet.core._say_test_scale`')  # private
+    test_eq(link('`check_writable`'), '`check_writable`')  # exported for the other modules (#| exporti), not in __all__: not documented
+    import tinyimagenet.core as core
+    test_eq(('_say_test_scale' in dir(core), 'check_writable' in dir(core), 'check_writable' in core.__all__, 'data_dir' in core.__all__), (True, True, False, True))  # what the lines above assume
+
 if __name__ == '__main__':
     tests = [f for name, f in list(globals().items()) if name.startswith('test_') and callable(f) and name not in ('test_eq', 'test_fail')]
     failed = 0
