@@ -27,7 +27,8 @@ from torch import nn
 
 from . import augment, parallel
 from .checkpoint import fit_config, load_network, save_network
-from .config import TrainConfig, augmentations, builtin_recipes, confusion_max_classes, predict_top
+from .config import (TrainConfig, augmentations, builtin_recipes, confused_top, confusion_max_classes, predict_top,
+                                 tiny_imagenet_classes)
 from .core import default_device
 from .data import DeviceDataLoader, get_imagenet_dls, preprocess, read_picture
 from .learner import Callback, MixedPrecisionCB, batchnorms, get_preds, model_device, setup_device, speedups, unwrap
@@ -113,7 +114,7 @@ def get_recipe(name:str) -> Recipe:
     return recipes[name]
 
 def build_model(name:str, # a recipe's name
-                n_classes=200, # number of outputs
+                n_classes=tiny_imagenet_classes, # number of outputs
                 width=1., # multiplies the network's channel counts
                ) -> nn.Module:
     "A fresh network of recipe `name`."
@@ -369,13 +370,13 @@ class Interpretation:
         "(name, accuracy, number of images) per class, worst first."
         return sorted(((w, acc, n) for w, (acc, n) in zip(self.words, self.class_accuracy())), key=lambda r: r[1])
 
-    def confused_pairs(self, n=10) -> list:
+    def confused_pairs(self, n=confused_top) -> list:
         "The `n` most frequent mistakes as (true class, predicted class, count), classes by index, most frequent first."
         cm = self.confusion_matrix().fill_diagonal_(0)
         counts, idx = cm.flatten().topk(min(n, cm.numel()))
         return [(i // len(self.words), i % len(self.words), c) for c, i in zip(counts.tolist(), idx.tolist()) if c]
 
-    def most_confused(self, n=10) -> list:
+    def most_confused(self, n=confused_top) -> list:
         "The `n` most frequent mistakes as (true name, predicted name, count), most frequent first."
         return [(self.words[i], self.words[j], c) for i, j, c in self.confused_pairs(n)]
 

@@ -11,8 +11,8 @@ from functools import partial
 from pathlib import Path
 
 from . import __version__
-from .config import (SuperresConfig, TrainConfig, builtin_recipes, confusion_max_classes, datasets, generated_per_class, is_small,
-                                 predict_top, processes, upscale_max_pixels)
+from .config import (SuperresConfig, TrainConfig, builtin_recipes, confused_top, confusion_max_classes, datasets,
+                                 generated_per_class, is_small, predict_top, processes, sweep_steps, upscale_max_pixels)
 
 # %% ../nbs/05_cli.ipynb #035f0d9f
 class CommandError(Exception):
@@ -109,6 +109,8 @@ def _add_data_args(p, default, help, choices=datasets):
                    help='a set in the Tiny ImageNet layout (a folder with wnids.txt), or the folder that holds the sets '
                         '(default: $TINYIMAGENET_DATA, else ~/.cache/tinyimagenet)')
     return which  # superres adds --images to it
+
+_run_folder = 'tinyimagenet-run'  # where `train` (and `lr-find`) write, unless told
 
 def _add_run_args(p, out, model_file):
     "The arguments every training command shares: where its files go, resuming or starting over, and the seed."
@@ -416,7 +418,7 @@ def _add_train(commands):
                         "post-activation baseline; and those of installed packages (entry points tinyimagenet.recipes) (default: %(default)s)")
     _add_config_flags(p, TrainConfig, skip=('model',))
     _add_data_args(p, 'tiny-imagenet', 'the set to train on (default: %(default)s; see below)', choices=datasets)
-    _add_run_args(p, 'tinyimagenet-run', 'model.pt')
+    _add_run_args(p, _run_folder, 'model.pt')
     _add_device(p)
     p.set_defaults(func=_run_train)
 
@@ -498,9 +500,9 @@ def _add_lr_find(commands):
                  epilog=_exit_help)
     p.add_argument('--model', choices=_recipe_names(), default=TrainConfig.model, help='the recipe, as for train (default: %(default)s)')
     _add_config_flags(p, TrainConfig, skip=('model', 'epochs', 'lr', 'bn_images', 'compile'))  # what a sweep has no use for
-    p.add_argument('--steps', type=_positive_int, default=100, metavar='N', help="training batches in the sweep (default: %(default)s, lr_find's)")
+    p.add_argument('--steps', type=_positive_int, default=sweep_steps, metavar='N', help="training batches in the sweep (default: %(default)s, lr_find's)")
     _add_data_args(p, 'tiny-imagenet', 'the set to sweep on, as for train (default: %(default)s)', choices=datasets)
-    p.add_argument('--out', type=Path, default=Path('tinyimagenet-run'), help="where lr_find.png goes (default: %(default)s, train's)")
+    p.add_argument('--out', type=Path, default=Path(_run_folder), help="where lr_find.png goes (default: %(default)s, train's)")
     _add_device(p)
     p.set_defaults(func=_run_lr_find)
 
@@ -649,7 +651,7 @@ def _add_interpret(commands):
                  epilog=_exit_help)
     _add_inputs(p, 'a model file, e.g. OUT/model.pt')
     p.add_argument('--out', type=Path, help="where the pictures and tables go (default: the folder 'interpretation' beside MODEL)")
-    p.add_argument('--top', type=_positive_int, default=10, metavar='N', help='pairs to print and images to show (default: %(default)s)')
+    p.add_argument('--top', type=_positive_int, default=confused_top, metavar='N', help='pairs to print and images to show (default: %(default)s)')
     p.add_argument('--bs', type=_positive_int, default=TrainConfig.bs, help='batch size (default: %(default)s)')
     p.add_argument('--tta', action='store_true', help="average each image's prediction with its mirror image's (flip TTA)")
     _add_data_args(p, None, 'interpret on this set, prepared as `train` does (default: the set the model was trained on)')

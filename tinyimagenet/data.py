@@ -21,7 +21,7 @@ import torch
 import torch.distributed as dist
 from PIL import Image, ImageOps
 
-from .config import TrainConfig, datasets, generated_per_class
+from .config import TrainConfig, datasets, generated_per_class, tiny_imagenet_classes
 from .core import (create_new, data_dir, default_device, env_folder, full_disk_errnos, keep_freed_memory, naming_full_disk,
                                publish, real_or_test, report_progress, staged, to_device)
 from .files import format_metadata, load_state, parse_header, safetensors_header, save_state
@@ -173,7 +173,7 @@ def _write_once(dest, # the set's root
     return dest
 
 def make_synthetic_tiny_imagenet(dest, # directory to create (or an empty one): the root of the set, like tiny-imagenet-200
-                                 n_classes=200, # number of classes (the real set has 200)
+                                 n_classes=tiny_imagenet_classes, # number of classes (the real set's 200)
                                  train_per_class=500, # training images per class (real: 500)
                                  val_per_class=50, # validation images per class (real: 50); the test split gets as many
                                  seed=0, # same seed, same images

@@ -16,14 +16,18 @@ import matplotlib.pyplot as plt
 import torch
 import torch.nn.functional as F
 from fastcore.basics import store_attr
+from fastcore.meta import delegates
 from torch import nn
 
+from .config import sweep_steps
 from .learner import (Callback, CancelEpochException, CancelFitException, DeviceCB, Learner, adamw, model_device,
                                   param_groups, unwrap)
 from .parallel import average, is_main_process
 
 # %% ../nbs/02b_diagnostics.ipynb #acfcce98
-def _smooth_losses(losses, beta=0.98) -> list:
+_beta = 0.98  # the smoothing of the losses, fastai's
+
+def _smooth_losses(losses, beta=_beta) -> list:
     "The bias-corrected exponential moving average of `losses` (fastai's smoothing)."
     smooth, avg = [], 0.
     for i, loss in enumerate(losses):
@@ -36,7 +40,7 @@ class LRFinderCB(Callback):
     order = -5
     def __init__(self,
                  end_lr=10., # the last learning rate; the first is the optimizer's
-                 n_steps=100, # batches in the sweep, cycling through the training data as often as needed
+                 n_steps=sweep_steps, # batches in the sweep, cycling through the training data as often as needed
                  max_mult=4): # divergence: the smoothed loss above max_mult times its minimum, or a NaN
         store_attr()
     def before_fit(self, learn):
@@ -61,13 +65,13 @@ class LRFinderCB(Callback):
         learn.opt.load_state_dict(self.saved[1])
         learn.opt.zero_grad()  # no gradient of the sweep is left on the parameters
 
-def suggest_lr(lrs, losses, beta=0.98) -> float:
+def suggest_lr(lrs, losses, beta=_beta) -> float:
     "A tenth of the LR at which the smoothed `losses` are lowest."
     if not losses: raise ValueError('The LR sweep recorded no loss: the data has no training batches, or the first loss was already NaN.')
     smooth = _smooth_losses(losses, beta)
     return lrs[min(range(len(smooth)), key=smooth.__getitem__)] / 10
 
-def valley_lr(lrs, losses, beta=0.98) -> float:
+def valley_lr(lrs, losses, beta=_beta) -> float:
     "fastai's `valley`: the LR halfway along the longest falling run (not necessarily contiguous) of the smoothed `losses`."
     if not losses: raise ValueError('The LR sweep recorded no loss: the data has no training batches, or the first loss was already NaN.')
     smooth = _smooth_losses(losses, beta)
@@ -92,11 +96,10 @@ class LRFind(NamedTuple):
     minimum: float # a tenth of the LR of the lowest smoothed loss (`suggest_lr`)
     diverged: bool # whether the sweep stopped early because the loss blew up
 
+@delegates(LRFinderCB)
 def lr_find(model:nn.Module,
             dls, # DataLoaders; only the training data is used, cycled through as often as n_steps needs
             start_lr=1e-7, # the first learning rate
-            end_lr=10., # the last learning rate, if the loss has not diverged before
-            n_steps=100, # training batches in the sweep, whatever the size of the data
             extra_cbs=(), # more callbacks, e.g. MixedPrecisionCB()
             loss_func=F.cross_entropy, # called as loss_func(preds, y)
             device=None, # default default_device()
@@ -104,11 +107,11 @@ def lr_find(model:nn.Module,
             wd=None, # AdamW's decoupled weight decay, as the run will use it (a recipe's `wd`); default torch's
             wd_bn_bias=True, # decay norms and biases too, or spare them, as the run will (a recipe's `wd_bn_bias`)
             rule='valley', # which rule of `lr_rules` gives the answer
-           ) -> LRFind:
+            **kwargs) -> LRFind:
     "Sweep the LR of AdamW, with the optimizer groups `train` makes, from `start_lr` to `end_lr`; plot loss against LR; the model is left unchanged."
     if rule not in lr_rules: raise ValueError(f'lr_find: no rule {rule!r}; choose one of {", ".join(lr_rules)}')
-    finder = LRFinderCB(end_lr, n_steps)
-    n_epochs = -(-n_steps // max(len(dls.train), 1))
+    finder = LRFinderCB(**kwargs)  # end_lr, n_steps and max_mult, with the callback's defaults
+    n_epochs = -(-finder.n_steps // max(len(dls.train), 1))
     def opt_func(params, lr): return adamw(param_groups(model, wd, wd_bn_bias), lr)  # the groups `train` gives AdamW
     Learner(model, dls, loss_func, lr=start_lr, cbs=[DeviceCB(device), finder, *extra_cbs], opt_func=opt_func).fit(n_epochs, valid=False)
     lrs, losses = finder.lrs, finder.losses

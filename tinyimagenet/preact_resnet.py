@@ -15,6 +15,7 @@ from torch import nn
 from .blocks import (Conv, GeneralReLU, PreactivationResidualConv, ResidualConvBlock, StackableResidualConvBlock,
                                  init_leaky_weights)
 from .classify import register_recipe
+from .config import tiny_imagenet_classes
 
 # %% ../nbs/03_preact_resnet.ipynb #483cefe6
 class TinyImageResNet(nn.Module):
@@ -85,7 +86,7 @@ def branch_starts(model:nn.Module) -> list:
 # %% ../nbs/03_preact_resnet.ipynb #c530ef21
 seed_nfs, seed_n_blocks = (32, 64, 128, 256, 512, 1024), (3, 2, 2, 1, 1)
 
-def get_model(n_outputs=200, # number of classes
+def get_model(n_outputs=tiny_imagenet_classes, # number of classes
               nfs=seed_nfs, # widths: the stem's, then each stage's
               n_blocks=seed_n_blocks, # residual blocks per stage
               net=TinyImagePreactivationResNet, # the network: the seed's pre-activation one, or TinyImageResNet
