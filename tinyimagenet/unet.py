@@ -371,6 +371,11 @@ def upscale_images(model:TinyUNet, # the UNet, e.g. from load_unet
     return outs
 
 # %% ../nbs/04_unet.ipynb #4951e809
+def _check_encoder(config:SuperresConfig, encoder):
+    "Refuse a perceptual loss without the classifier whose activations it compares, before any work."
+    if config.perceptual and encoder is None:
+        raise ValueError("The perceptual loss compares a classifier's activations: give a trained classifier (--encoder MODEL).")
+
 @delegates(fit_config, but=['model', 'dls', 'config', 'task', 'cbs'])
 def fit_superres(dls, # DataLoaders of (superres_input(target), target), e.g. get_superres_dls(config.bs, config.crop, ...)
                  config:SuperresConfig=None, # epochs, lr, wd, widths, perceptual loss, speed switches; default SuperresConfig(), full scale
@@ -380,8 +385,7 @@ def fit_superres(dls, # DataLoaders of (superres_input(target), target), e.g. ge
                 ) -> Learner:
     "Train a `TinyUNet` on `dls` as `config` says (`fit_config`, as `fit_recipe` trains a classifier); returns the `Learner`."
     config = config or SuperresConfig()
-    if config.perceptual and encoder is None:
-        raise ValueError("The perceptual loss compares a classifier's activations: give a trained classifier (--encoder MODEL).")
+    _check_encoder(config, encoder)
     if config.perceptual and config.lr > SuperresConfig.lr:
         warnings.warn(f'The perceptual loss at a peak learning rate of {config.lr:g}, above {SuperresConfig.lr:g}, can collapse near the '
                       "peak as the UNet's BatchNorm statistics fall behind (the UNet chapter); a lower --lr avoids it")
@@ -402,6 +406,7 @@ def superres(out, # directory for checkpoint.pt (every epoch) and unet.pt (at th
             ) -> Path:
     "Train a `TinyUNet` on `path` as `tinyimagenet superres` does: `get_superres_dls`, `fit_superres`, `save_unet`; return the path of `unet.pt` (rank 0 writes it)."
     config = (config or SuperresConfig()).changed(**changes)
+    _check_encoder(config, encoder)  # before the data is made, which can take minutes
     out, device = check_writable(out), setup_device(device)  # under torchrun, the process group is joined here
     bs = per_process_bs(config.bs)  # this process's share
     root = Path(images if images is not None else path if path is not None else dataset_path())
